@@ -1,0 +1,1 @@
+"""Thin click layer: each subcommand reads files, calls pure computation, writes files."""

@@ -1,0 +1,95 @@
+"""Options and error handling shared by every subcommand.
+
+Conventions (DESIGN.md): ``-o/--outdir``, ``--seed``, ``--device auto|cpu|cuda``, ``--threads``,
+``-v/--verbose``, ``-q/--quiet``. User errors end with one line on stderr and exit code 1
+(click's own usage errors exit 2); no traceback unless ``-v`` is given twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from aprior_cli.errors import TrainingDivergedError, UserInputError
+
+log = logging.getLogger("aprior")
+
+
+def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """Log to stderr: WARNING with ``-q``, INFO by default, DEBUG with ``-v``."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[aprior] %(message)s"))
+    root = logging.getLogger("aprior")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def verbosity_options(f: Callable) -> Callable:
+    """Add ``-v/--verbose`` (repeatable) and ``-q/--quiet``."""
+    f = click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no summary.")(f)
+    f = click.option("-v", "--verbose", count=True,
+                     help="More log output (-vv also shows tracebacks).")(f)
+    return f
+
+
+def outdir_option(required: bool = True, help: str = "Output directory.") -> Callable:
+    return click.option("-o", "--outdir", type=click.Path(file_okay=False), required=required,
+                         help=help)
+
+
+def seed_option(default: int = 0) -> Callable:
+    return click.option("--seed", type=int, default=default, show_default=True,
+                        help="Random seed (splits, initialisation, reference sampling).")
+
+
+def device_option(f: Callable) -> Callable:
+    return click.option("--device", default="auto", show_default=True,
+                        help="auto (CUDA when available), cpu, or cuda[:i].")(f)
+
+
+def threads_option(f: Callable) -> Callable:
+    return click.option("--threads", type=click.IntRange(min=1), default=None,
+                        help="CPU threads for torch (default: torch's choice).")(f)
+
+
+def handle_errors(f: Callable) -> Callable:
+    """Run a command body, turning user errors into one line and a non-zero exit.
+
+    Expects the command to have the ``verbose``/``quiet`` parameters of
+    :func:`verbosity_options` (it sets up logging from them).
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = kwargs.get("verbose", 0) or 0
+        setup_logging(verbose, kwargs.get("quiet", False))
+        try:
+            return f(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (UserInputError, TrainingDivergedError, FileNotFoundError, PermissionError) as exc:
+            if verbose >= 2:
+                raise
+            raise click.ClickException(_one_line(exc)) from None
+
+    return wrapper
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        text = f"{exc.filename}: file not found"
+    return " ".join(text.split())
+
+
+def echo_summary(quiet: bool, text: str) -> None:
+    """Print the command's short summary on stdout unless ``--quiet``."""
+    if not quiet:
+        click.echo(text)

@@ -1,0 +1,112 @@
+"""Tables by extension: ``.tsv`` ``.txt`` ``.csv`` ``.parquet`` (``.gz`` ok) and ``.h5ad``.
+
+``read_table`` always returns a :class:`pandas.DataFrame`; ``.h5ad`` files give the
+observations x variables matrix (``X``) with ``obs_names`` as index and ``var_names`` as
+columns. Errors are :class:`~aprior_cli.errors.UserInputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aprior_cli.errors import UserInputError
+from aprior_cli.io.atomic import atomic_path
+
+TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ","}
+SUPPORTED = ".tsv .txt .tab .rnk .csv .parquet .h5ad (text formats may end in .gz)"
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """Return the format key of ``path``: a text extension, ``.parquet`` or ``.h5ad``.
+
+    ``.gz`` is looked through (``x.tsv.gz`` -> ``.tsv``).
+    """
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zst"):
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    if ext in TEXT_FORMATS or ext in (".parquet", ".h5ad"):
+        return ext
+    raise UserInputError(f"{path}: unsupported table extension {ext or '(none)'!r}; use {SUPPORTED}")
+
+
+def read_table(path: str | os.PathLike, index_col: int | str | None = None,
+               header: int | None = 0, dtype: object = None) -> pd.DataFrame:
+    """Read a table chosen by extension.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    index_col
+        Column to use as the index (text and parquet formats), as in :func:`pandas.read_csv`.
+    header
+        Header row for text formats (``None`` for headerless files).
+    dtype
+        Passed to :func:`pandas.read_csv` for text formats.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserInputError(f"{path}: file not found")
+    if path.is_dir():
+        raise UserInputError(f"{path}: is a directory, expected a table file")
+    fmt = table_format(path)
+    try:
+        if fmt in TEXT_FORMATS:
+            df = pd.read_csv(path, sep=TEXT_FORMATS[fmt], index_col=index_col, header=header,
+                             dtype=dtype, comment=None)
+        elif fmt == ".parquet":
+            df = pd.read_parquet(path)
+            if index_col is not None:
+                col = df.columns[index_col] if isinstance(index_col, int) else index_col
+                df = df.set_index(col)
+        else:
+            df = _read_h5ad(path)
+    except UserInputError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise UserInputError(f"{path}: file is empty") from exc
+    except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserInputError(f"{path}: cannot read table ({first})") from exc
+    return df
+
+
+def _read_h5ad(path: Path) -> pd.DataFrame:
+    try:
+        import anndata
+    except ImportError as exc:  # pragma: no cover - anndata is a dependency
+        raise UserInputError(f"{path}: reading .h5ad needs the 'anndata' package") from exc
+    adata = anndata.read_h5ad(path)
+    x = adata.X
+    if hasattr(x, "toarray"):
+        x = x.toarray()
+    return pd.DataFrame(np.asarray(x), index=adata.obs_names.astype(str),
+                        columns=adata.var_names.astype(str))
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True) -> Path:
+    """Write ``df`` atomically in the format given by ``path``'s extension; return the path."""
+    path = Path(path)
+    fmt = table_format(path)
+    with atomic_path(path) as tmp:
+        if fmt in TEXT_FORMATS:
+            compression = "gzip" if path.suffix.lower() == ".gz" else None
+            df.to_csv(tmp, sep=TEXT_FORMATS[fmt], index=index, compression=compression)
+        elif fmt == ".parquet":
+            # the index becomes an ordinary first column, as in the text formats
+            out = df.reset_index() if index else df.copy()
+            out.columns = [str(c) for c in out.columns]
+            out.to_parquet(tmp, index=False)
+        else:
+            import anndata
+
+            adata = anndata.AnnData(X=df.to_numpy(dtype=np.float32))
+            adata.obs_names = [str(i) for i in df.index]
+            adata.var_names = [str(c) for c in df.columns]
+            adata.write_h5ad(tmp)
+    return path
