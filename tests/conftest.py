@@ -41,3 +41,13 @@ def shared_data() -> Path:
     if not data.is_dir():
         pytest.skip(f"real data folder {data} is absent")
     return data
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist runs one worker per core: one torch thread each avoids oversubscription.
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
