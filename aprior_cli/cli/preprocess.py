@@ -1,0 +1,150 @@
+"""``aprior preprocess``: raw counts -> FPKM/TPM -> filters -> log2 -> (ComBat) -> z-score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aprior_cli.cli.common import echo_summary, handle_errors, log, verbosity_options
+from aprior_cli.errors import UserInputError
+
+
+def sidecar(output: Path, suffix: str) -> Path:
+    """``out.tsv.gz`` + ``.report.json`` -> ``out.report.json`` (beside the output)."""
+    name = output.name
+    for ext in (".gz", ".bz2", ".xz", ".zst"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return output.with_name(stem + suffix)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("counts", type=click.Path(dir_okay=False))
+@click.option("--genes-as-rows/--samples-as-rows", "genes_as_rows", default=None,
+              help="Orientation of COUNTS (required: declared, never guessed). For .h5ad, "
+                   "--samples-as-rows means observations are samples.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Output matrix, samples x genes (.tsv/.csv/.parquet[.gz]/.h5ad). The report "
+                   "(OUT.report.json) and scaler (OUT.scaler.json) are written beside it.")
+@click.option("--lengths", "lengths_path", type=click.Path(dir_okay=False),
+              help="Gene length table: gene id (first column) and a 'length' column (bp).")
+@click.option("--length-column", default="length", show_default=True)
+@click.option("--gtf", "gtf_path", type=click.Path(dir_okay=False),
+              help="GTF (.gtf[.gz]): exonic union length and gene_type/gene_biotype per gene.")
+@click.option("--annotation", "annotation_path", type=click.Path(dir_okay=False),
+              help="Biotype table: gene id (first column) and biotype/gene_type/gene_biotype.")
+@click.option("--normalization", type=click.Choice(["fpkm", "tpm", "none"]), default=None,
+              help="Default fpkm (FPKM's N = sample total counts before any gene filter); "
+                   "with --apply-scaler the scaler's.")
+@click.option("--strip-version", is_flag=True,
+              help="Drop Ensembl version suffixes (ENSG00000141956.13 -> ENSG00000141956) in "
+                   "counts, lengths and annotation.")
+@click.option("--duplicates", type=click.Choice(["error", "sum", "mean", "first"]),
+              default="error", show_default=True, help="Policy for duplicate gene ids.")
+@click.option("--drop-missing-lengths", is_flag=True,
+              help="Drop genes without a length (with a warning and a count) instead of failing.")
+@click.option("--keep-biotype", multiple=True, default=("protein_coding",), show_default=True,
+              help="Biotype(s) to keep (repeatable).")
+@click.option("--no-biotype-filter", is_flag=True, help="Keep genes of every biotype.")
+@click.option("--max-zero-fraction", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+              help="Drop genes that are 0 in more than this fraction of training samples.")
+@click.option("--no-zero-filter", is_flag=True, help="Skip the zero filter.")
+@click.option("--log2/--no-log2", "log2", default=True, show_default=True, help="log2(x + 1).")
+@click.option("--zscore/--no-zscore", default=True, show_default=True,
+              help="z-score each gene with training-sample statistics.")
+@click.option("--train-samples", "train_path", type=click.Path(dir_okay=False),
+              help="File of training sample ids (one per line): the zero filter and the scaler "
+                   "are fitted on these only (default: all samples).")
+@click.option("--apply-scaler", "scaler_path", type=click.Path(dir_okay=False),
+              help="Saved scaler (OUT.scaler.json of a previous run): transform with its genes "
+                   "and statistics, no refitting.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+              help="Labels table (column 'sample') holding the batch column.")
+@click.option("--batch-column", default=None,
+              help="ComBat batch correction on the log values (needs the 'combat' extra).")
+@verbosity_options
+@handle_errors
+def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: str | None,
+            length_column: str, gtf_path: str | None, annotation_path: str | None,
+            normalization: str | None, strip_version: bool, duplicates: str,
+            drop_missing_lengths: bool, keep_biotype: tuple[str, ...], no_biotype_filter: bool,
+            max_zero_fraction: float, no_zero_filter: bool, log2: bool, zscore: bool,
+            train_path: str | None, scaler_path: str | None, labels_path: str | None,
+            batch_column: str | None, verbose: int, quiet: bool) -> None:
+    """Preprocess RNA-seq COUNTS into a samples x genes matrix for `aprior train`.
+
+    Steps (each reported with genes/samples in and out in OUT.report.json): duplicate ids ->
+    FPKM or TPM -> biotype filter -> zero filter -> log2(x+1) -> optional ComBat -> z-score
+    fitted on the training samples (saved to OUT.scaler.json; reuse with --apply-scaler).
+    """
+    from aprior_cli.io import write_table
+    from aprior_cli.io.atomic import atomic_write_json
+    from aprior_cli.io.counts import read_annotation, read_counts, read_gene_lengths, read_id_list
+    from aprior_cli.io.scaler import load_scaler, save_scaler
+    from aprior_cli.preprocess import PreprocessOptions, preprocess
+
+    if genes_as_rows is None:
+        raise UserInputError("COUNTS orientation: pass --genes-as-rows or --samples-as-rows")
+    if lengths_path and gtf_path:
+        raise UserInputError("--lengths and --gtf: give one source of gene lengths, not both")
+    if (labels_path is None) != (batch_column is None):
+        raise UserInputError("--batch-column and --labels go together")
+    out = Path(output)
+    report_path, scaler_out = sidecar(out, ".report.json"), sidecar(out, ".scaler.json")
+
+    scaler = load_scaler(scaler_path) if scaler_path else None
+    if normalization is None:
+        normalization = scaler.normalization if scaler is not None else "fpkm"
+    combat_fn = batches = None
+    if batch_column is not None:
+        from aprior_cli.combat import combat, combat_available
+
+        if not combat_available():
+            raise UserInputError("--batch-column: ComBat needs the optional 'inmoose' package: "
+                                 "pip install 'aprior-cli[combat]'")
+        from aprior_cli.io import read_table
+
+        labels = read_table(labels_path)
+        for col in ("sample", batch_column):
+            if col not in labels.columns:
+                raise UserInputError(f"{labels_path}: no column {col!r}")
+        batches = labels.set_index(labels["sample"].astype(str))[batch_column]
+        combat_fn = combat
+    matrix = read_counts(counts, genes_as_rows)
+    lengths = biotypes = None
+    if gtf_path:
+        from aprior_cli.io.gtf import read_gtf_genes
+
+        genes = read_gtf_genes(gtf_path)
+        lengths = genes["length"].astype(float)
+        biotypes = genes["biotype"]
+    elif lengths_path:
+        lengths = read_gene_lengths(lengths_path, length_column)
+    if annotation_path:
+        biotypes = read_annotation(annotation_path)
+    train = read_id_list(train_path, "sample id") if train_path else None
+    options = PreprocessOptions(
+        strip_version=strip_version, duplicates=duplicates, normalization=normalization,
+        drop_missing_lengths=drop_missing_lengths,
+        keep_biotypes=None if no_biotype_filter else tuple(keep_biotype),
+        max_zero_fraction=None if no_zero_filter else max_zero_fraction,
+        log2=log2, zscore=zscore)
+    result, fitted, report = preprocess(matrix, options, lengths=lengths, biotypes=biotypes,
+                                        train_samples=train, scaler=scaler, batches=batches,
+                                        combat=combat_fn, warn=log.warning)
+    report["inputs"] = {"counts": str(counts), "lengths": lengths_path, "gtf": gtf_path,
+                        "annotation": annotation_path, "train_samples": train_path,
+                        "apply_scaler": scaler_path, "labels": labels_path,
+                        "batch_column": batch_column}
+    report["outputs"] = {"matrix": str(out), "report": str(report_path)}
+    result.index.name = "sample"
+    write_table(result, out)
+    if fitted is not None and scaler is None:
+        save_scaler(scaler_out, fitted)
+        report["outputs"]["scaler"] = str(scaler_out)
+    atomic_write_json(report_path, report)
+    steps = " -> ".join(f"{s['step']}({s.get('genes_out', '-')})" for s in report["steps"])
+    echo_summary(quiet, f"preprocess: {result.shape[0]} samples x {result.shape[1]} genes "
+                        f"written to {out}\n  steps (genes out): {steps}")
