@@ -1,0 +1,166 @@
+"""Gene rankings for enrichment: ``aprior attribute`` output, ``gene<TAB>score`` tables, ``.rnk``.
+
+Accepted layouts (text formats are read by extension, ``.gz`` ok; ``.parquet`` has a header):
+
+* the ``aprior attribute`` ranking: columns ``feature, mean_abs_attribution, rank`` -> the score is
+  ``mean_abs_attribution``;
+* any two-column table ``gene, score`` with a header line;
+* a headerless two-column file such as a GSEA ``.rnk`` (a first line whose score field is not a
+  number is taken as a header; ``#`` lines are skipped).
+
+The first column holds the gene identifiers. A larger score means a more important gene; the
+ranking is sorted by decreasing score (ties keep file order). Identifiers are compared as text
+(``7157`` is not ``TP53``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aprior_cli.errors import UserInputError
+from aprior_cli.io.tables import TEXT_FORMATS, table_format
+
+ATTRIBUTION_SCORE_COLUMN = "mean_abs_attribution"
+DUPLICATE_POLICIES = ("error", "keep-highest")
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    """Read all cells as text; decide on a header afterwards (text formats)."""
+    fmt = table_format(path)
+    if fmt == ".h5ad":
+        raise UserInputError(f"{path}: a ranking must be a table (.tsv/.csv/.rnk/.parquet), not .h5ad")
+    if fmt == ".parquet":
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"{path}: cannot read parquet ranking ({exc})") from exc
+        return df
+    try:
+        raw = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, dtype=str, comment="#",
+                          skip_blank_lines=True, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise UserInputError(f"{path}: ranking is empty") from exc
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserInputError(f"{path}: cannot read ranking ({first})") from exc
+    if raw.shape[0] == 0:
+        raise UserInputError(f"{path}: ranking is empty")
+    if raw.shape[1] < 2:
+        raise UserInputError(f"{path}: a ranking needs two columns, gene and score "
+                             f"(found one; is the separator right for {fmt}?)")
+    first = raw.iloc[0, 1:].str.strip()
+    numeric_first = pd.to_numeric(first, errors="coerce").notna()
+    if not numeric_first.any():
+        header = [str(c).strip() for c in raw.iloc[0]]
+        raw = raw.iloc[1:].reset_index(drop=True)
+        raw.columns = header
+    else:
+        raw.columns = ["gene", "score"] + [f"column{i + 3}" for i in range(raw.shape[1] - 2)]
+    return raw
+
+
+def _score_column(df: pd.DataFrame, path: Path, score_column: str | None) -> str:
+    cols = [str(c) for c in df.columns]
+    if score_column is not None:
+        if score_column not in cols[1:]:
+            raise UserInputError(f"{path}: --score-column {score_column!r} is not a column "
+                                 f"(columns: {', '.join(cols)})")
+        return score_column
+    if ATTRIBUTION_SCORE_COLUMN in cols[1:]:
+        return ATTRIBUTION_SCORE_COLUMN
+    if len(cols) == 2:
+        return cols[1]
+    raise UserInputError(f"{path}: {len(cols)} columns and no {ATTRIBUTION_SCORE_COLUMN!r}; "
+                         f"name the score with --score-column (columns: {', '.join(cols)})")
+
+
+def read_ranking(path: str | os.PathLike, score_column: str | None = None,
+                 duplicates: str = "error") -> pd.Series:
+    """Read a ranking file into a score Series sorted by decreasing score.
+
+    Parameters
+    ----------
+    path
+        Ranking file (see the module docstring for the layouts).
+    score_column
+        Column holding the score; default ``mean_abs_attribution`` when present, else the
+        second column of a two-column file.
+    duplicates
+        ``"error"`` (default): a gene listed twice is an error. ``"keep-highest"``: keep its
+        highest-scoring entry.
+
+    Returns
+    -------
+    pandas.Series
+        Index: gene identifiers (str, unique); values: float64 scores, sorted decreasing
+        (stable, so ties keep file order). ``series.name`` is the score column.
+    """
+    path = Path(path)
+    if duplicates not in DUPLICATE_POLICIES:
+        raise UserInputError(f"--duplicate-genes: {duplicates!r} is not one of {DUPLICATE_POLICIES}")
+    if not path.exists():
+        raise UserInputError(f"{path}: ranking file not found")
+    if path.is_dir():
+        raise UserInputError(f"{path}: is a directory, expected a ranking file")
+    df = _read_raw(path)
+    if df.shape[0] == 0:
+        raise UserInputError(f"{path}: ranking is empty (header only)")
+    col = _score_column(df, path, score_column)
+    genes = df.iloc[:, 0].astype(str).str.strip()
+    empty = genes.eq("") | genes.str.lower().isin(["nan", "none"])
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise UserInputError(f"{path}: empty gene identifier in data row {row + 1}")
+    text = df[col]
+    scores = pd.to_numeric(text.astype(str).str.strip() if text.dtype == object else text,
+                           errors="coerce").astype(float)
+    bad = ~np.isfinite(scores.to_numpy())
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UserInputError(f"{path}: score column {col!r} has a non-numeric or non-finite "
+                             f"value {str(text.iloc[row])!r} for gene {genes.iloc[row]!r} "
+                             f"(data row {row + 1})")
+    series = pd.Series(scores.to_numpy(), index=pd.Index(genes.to_numpy(), name="gene"),
+                       name=col)
+    series = series.sort_values(ascending=False, kind="mergesort")
+    dup = series.index.duplicated(keep="first")
+    if dup.any():
+        if duplicates == "error":
+            names = list(dict.fromkeys(series.index[dup]))
+            shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+            raise UserInputError(f"{path}: {len(names)} gene(s) listed more than once ({shown}); "
+                                 "collapse them first or pass --duplicate-genes keep-highest")
+        series = series[~dup]
+    return series
+
+
+def read_gene_list(path: str | os.PathLike) -> list[str]:
+    """Read genes, one per line (first tab/comma field; white space stripped; blanks and ``#`` skipped).
+
+    Returns the unique genes in file order. Used for ``--background``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserInputError(f"{path}: gene list file not found")
+    if path.is_dir():
+        raise UserInputError(f"{path}: is a directory, expected a gene list file")
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            lines = handle.readlines()
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise UserInputError(f"{path}: cannot read gene list ({type(exc).__name__})") from exc
+    genes: dict[str, None] = {}
+    for line in lines:
+        item = line.replace(",", "\t").split("\t")[0].strip()
+        if item and not item.startswith("#"):
+            genes[item] = None
+    if not genes:
+        raise UserInputError(f"{path}: gene list is empty")
+    return list(genes)
