@@ -1,0 +1,155 @@
+"""``aprior train``: train a network with an attribution prior and write a run directory.
+
+Every configuration key (see :mod:`aprior_cli.training.config`) is an option here and a key
+in ``--config`` YAML; the command line wins over the YAML, the YAML over the defaults. A
+lambda grid (``--lambda 0.1,1,10``) writes one run directory per value,
+``<outdir>/lambda_<value>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aprior_cli.cli.common import echo_summary, handle_errors, verbosity_options
+from aprior_cli.training.config import OPTIONS, Option
+
+log = logging.getLogger("aprior.train")
+
+#: called with the epoch number after each epoch's checkpoint (tests interrupt runs with it)
+_EPOCH_HOOK: Callable[[int], None] | None = None
+
+SUMMARY_KEYS = ("test_r2", "test_auc", "test_accuracy", "test_loss", "test_prior_eg",
+                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg")
+
+
+def _param_name(opt: Option) -> str:
+    return "lambda_" if opt.name == "lambda" else opt.name
+
+
+def _click_option(opt: Option) -> Callable:
+    flag = "--" + opt.name.replace("_", "-")
+    shown = "" if opt.default in (None, []) else f" [default: {_show(opt.default)}]"
+    help_text = opt.help + shown
+    if opt.kind == "bool":
+        return click.option(f"{flag}/--no-{flag[2:]}", _param_name(opt), default=None,
+                            help=help_text)
+    if opt.choices is not None:
+        ptype: Any = click.Choice(opt.choices)
+    elif opt.kind == "int":
+        ptype = int
+    elif opt.kind == "float":
+        ptype = float
+    else:
+        ptype = str
+    return click.option(flag, _param_name(opt), type=ptype, default=None, help=help_text)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def config_options(f: Callable) -> Callable:
+    for opt in reversed(OPTIONS):
+        f = _click_option(opt)(f)
+    return f
+
+
+def lambda_dirname(value: float | str) -> str:
+    """``lambda_<value>`` with the shortest float text (``0.1``, ``1``, ``auto``)."""
+    return f"lambda_{value}" if isinstance(value, str) else f"lambda_{format(value, 'g')}"
+
+
+@click.command("train")
+@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
+              help="YAML file with any of the options below (keys with underscores).")
+@config_options
+@click.option("-o", "--outdir", type=click.Path(file_okay=False), required=True,
+              help="Run directory to write (with a lambda grid: the parent of "
+                   "lambda_<value>/ run directories).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from "
+              "<outdir>.partial/checkpoint.pt (same options).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@verbosity_options
+@handle_errors
+def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool, verbose: int,
+            quiet: bool, **options: Any) -> None:
+    """Train a model with an attribution prior; write a run directory.
+
+    \b
+    Example:
+      aprior train --expression expr.tsv --labels labels.tsv --graph graph.npz \\
+          --prior graph --lambda 1 --task binary --hidden 64,32 -o runs/graph_seed0
+
+    Output: model.pt, config.yaml, model.json, metrics.json, history.tsv, splits.tsv,
+    features.txt and COMPLETE (written last) in OUTDIR.
+    """
+    from aprior_cli.device import resolve_device, set_threads
+    from aprior_cli.io.run_dir import (
+        begin_run_dir,
+        finish_run_dir,
+        is_complete,
+        partial_dir,
+        write_run_files,
+    )
+    from aprior_cli.training.config import load_yaml, resolve
+    from aprior_cli.training.run import execute, prepare
+
+    cli_values = {opt.name: options[_param_name(opt)] for opt in OPTIONS}
+    yaml_values = load_yaml(config_file) if config_file else None
+    cfg = resolve(yaml_values, cli_values)
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    inputs = read_inputs(cfg)
+
+    lambdas = cfg.lambdas()
+    grid = len(lambdas) > 1
+    out = Path(outdir)
+    runs = []
+    for lam in lambdas:  # validate every run before anything is written
+        run_cfg = cfg.with_lambda(lam)
+        target = out / lambda_dirname(lam) if grid else out
+        runs.append((target, prepare(run_cfg, **inputs)))
+    for target, prep in runs:
+        if grid and resume and is_complete(target):
+            log.info("%s: already finished, skipped", target)
+            continue
+        do_resume = resume and (not grid or (partial_dir(target) / "checkpoint.pt").is_file())
+        partial, checkpoint = begin_run_dir(target, prep.cfg, resume=do_resume,
+                                            overwrite=overwrite)
+        log.info("training %s (%d samples x %d features, device %s)", target,
+                 len(prep.data.samples), len(prep.data.features), device)
+        result = execute(prep, device, checkpoint_path=partial / "checkpoint.pt",
+                         resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
+        write_run_files(partial, model=result.model, cfg=prep.cfg, model_spec=prep.model_spec(),
+                        metrics=result.metrics, history=result.fit.history,
+                        splits=prep.splits_table(), features=prep.data.features)
+        finish_run_dir(partial, target, overwrite=overwrite)
+        shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
+                         if isinstance(result.metrics.get(k), float))
+        echo_summary(quiet, f"{target}: {result.fit.best_epoch} epoch(s) kept of "
+                     f"{len(result.fit.history)}, lambda={result.fit.lambda_value:.4g} {shown}")
+
+
+def read_inputs(cfg: Any) -> dict[str, Any]:
+    """Read the files the config names (tables, graphs, split file)."""
+    from aprior_cli.io.graph_npz import load_graph
+    from aprior_cli.io.tables import read_table
+
+    inputs: dict[str, Any] = {
+        "expression": read_table(cfg.expression, index_col=0),
+        "labels": read_table(cfg.labels),
+        "graph": load_graph(cfg.graph) if cfg.graph else None,
+        "eval_graph": load_graph(cfg.eval_graph) if cfg.eval_graph else None,
+        "meta_features": read_table(cfg.meta_features) if cfg.meta_features else None,
+        "split_table": read_table(cfg.split_file) if cfg.split == "file" else None,
+    }
+    return inputs

@@ -1,0 +1,354 @@
+"""The training configuration: every option with its default, YAML loading and validation.
+
+One table (:data:`OPTIONS`) describes every key: its type, default, allowed values and help.
+``aprior train`` turns each key into a command-line option (``batch_size`` -> ``--batch-size``),
+a YAML file may set any of them, and the precedence is defaults < YAML < command line. The
+resolved configuration (every key) is saved as ``config.yaml`` in the run directory.
+
+``lambda`` may be a number, ``auto`` (lambda * Omega equals the task loss on the first
+training batch), or a list (a grid: one run per value, in ``<outdir>/lambda_<value>``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aprior_cli.errors import UserInputError
+
+PRIORS = ("none", "graph", "gini", "sparsity", "l1", "l2", "dapr")
+ATTRIBUTIONS = ("eg", "ig", "grad")
+
+
+@dataclass(frozen=True)
+class Option:
+    """Description of one configuration key.
+
+    ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``path`` (optional string),
+    ``ints`` (list of ints; ``"512,256"`` accepted), ``strs`` (list of strings; ``"a,b"``
+    accepted), ``lambda`` (float, ``auto`` or a list of floats).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    required: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    # inputs
+    Option("expression", "path", None, "Expression table: samples as rows, first column the "
+           "sample id, one column per gene.", required=True),
+    Option("labels", "path", None, "Labels table: columns sample, target, optional group, "
+           "batch and covariates.", required=True),
+    Option("graph", "path", None, "Gene graph .npz (aprior graph) for --prior graph; also used "
+           "for the test-set graph penalty."),
+    Option("eval_graph", "path", None, "Graph .npz for the reported test-set graph penalty "
+           "(default: --graph). Use the real graph here when training on a random graph."),
+    Option("meta_features", "path", None, "Meta-feature table for --prior dapr (first column "
+           "gene id)."),
+    Option("covariates", "strs", [], "Label columns appended as inputs after the genes "
+           "(never graph nodes); non-numeric ones are one-hot encoded."),
+    # task and model
+    Option("task", "str", "regression", "Prediction task.",
+           choices=("regression", "binary", "multiclass")),
+    Option("hidden", "ints", [512, 256], "Hidden layer sizes, e.g. 512,256 (empty: linear)."),
+    Option("activation", "str", "relu", "Hidden activation.",
+           choices=("relu", "elu", "gelu", "tanh", "softplus", "sigmoid")),
+    Option("dropout", "float", 0.0, "Dropout probability after each hidden layer.", minimum=0.0),
+    Option("batch_norm", "bool", False, "Batch normalisation after each hidden linear layer."),
+    Option("standardize", "bool", False, "Standardise inputs with training-split mean/std "
+           "(stored in the model, so attributions are on the raw columns)."),
+    # prior
+    Option("prior", "str", "none", "Attribution prior.", choices=PRIORS),
+    Option("attribution", "str", "eg", "Attribution the prior penalises: expected gradients, "
+           "integrated gradients or plain input gradients.", choices=ATTRIBUTIONS),
+    Option("lambda", "lambda", 0.0, "Prior strength: a number, 'auto' (lambda*Omega = task loss "
+           "at the start) or a comma-separated grid (one run per value)."),
+    Option("k", "int", 1, "References per sample for training-time expected gradients.",
+           minimum=1),
+    Option("schedule", "str", "joint", "joint: task + lambda*Omega every step; fine-tune: plain "
+           "training to convergence, then epochs alternating task and prior steps.",
+           choices=("joint", "fine-tune")),
+    Option("fine_tune_epochs", "int", 10, "Alternating epochs after plain training "
+           "(--schedule fine-tune).", minimum=1),
+    Option("prior_update", "str", "joint", "Learnable priors (e.g. DAPr): joint = one backward, "
+           "both optimisers step; alternating = a step of the model, then one of the prior.",
+           choices=("joint", "alternating")),
+    Option("prior_lr", "float", None, "Learning rate of the prior-loss / learnable-prior "
+           "optimiser (default: --lr).", minimum=0.0),
+    # optimisation
+    Option("epochs", "int", 100, "Maximum training epochs.", minimum=1),
+    Option("batch_size", "int", 64, "Mini-batch size.", minimum=2),
+    Option("lr", "float", 1e-3, "Learning rate.", minimum=0.0),
+    Option("optimizer", "str", "adam", "Optimiser.", choices=("adam", "sgd")),
+    Option("momentum", "float", 0.9, "SGD momentum.", minimum=0.0),
+    Option("weight_decay", "float", 0.0, "Optimiser weight decay.", minimum=0.0),
+    Option("param_penalty", "str", "none", "Parameter-penalty baseline.",
+           choices=("none", "l1", "l2", "sgl")),
+    Option("param_penalty_layers", "str", "first", "Layers the parameter penalty covers.",
+           choices=("first", "all")),
+    Option("param_penalty_lambda", "float", 0.0, "Strength of the parameter penalty.",
+           minimum=0.0),
+    Option("patience", "int", 10, "Early stopping: epochs without validation improvement "
+           "(0 = no early stopping).", minimum=0),
+    Option("monitor", "str", "loss", "Validation quantity early stopping watches: the task loss "
+           "or the task's metric (r2 / auc / accuracy).", choices=("loss", "metric")),
+    # data split
+    Option("split", "str", "random", "How samples are split.",
+           choices=("random", "stratified", "group", "file")),
+    Option("split_file", "path", None, "Table with columns sample, split (--split file)."),
+    Option("val_fraction", "float", 0.2, "Validation fraction.", minimum=0.0),
+    Option("test_fraction", "float", 0.2, "Test fraction.", minimum=0.0),
+    # evaluation
+    Option("eval_n_samples", "int", 100, "References per sample for the test-set expected "
+           "gradients in metrics.json.", minimum=1),
+    # reproducibility and hardware
+    Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references)."),
+    Option("device", "str", "auto", "auto (CUDA when available), cpu or cuda[:i]."),
+    Option("threads", "int", None, "CPU threads for torch.", minimum=1),
+)
+
+OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def _field_name(key: str) -> str:
+    return "lambda_" if key == "lambda" else key
+
+
+@dataclass
+class TrainConfig:
+    """Every training option (see :data:`OPTIONS` for meaning and defaults)."""
+
+    expression: str | None = None
+    labels: str | None = None
+    graph: str | None = None
+    eval_graph: str | None = None
+    meta_features: str | None = None
+    covariates: list[str] = field(default_factory=list)
+    task: str = "regression"
+    hidden: list[int] = field(default_factory=lambda: [512, 256])
+    activation: str = "relu"
+    dropout: float = 0.0
+    batch_norm: bool = False
+    standardize: bool = False
+    prior: str = "none"
+    attribution: str = "eg"
+    lambda_: float | str | list[float] = 0.0
+    k: int = 1
+    schedule: str = "joint"
+    fine_tune_epochs: int = 10
+    prior_update: str = "joint"
+    prior_lr: float | None = None
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    param_penalty: str = "none"
+    param_penalty_layers: str = "first"
+    param_penalty_lambda: float = 0.0
+    patience: int = 10
+    monitor: str = "loss"
+    split: str = "random"
+    split_file: str | None = None
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    eval_n_samples: int = 100
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Keys as in YAML (``lambda``, not ``lambda_``), in :data:`OPTIONS` order."""
+        return {o.name: _copy(getattr(self, _field_name(o.name))) for o in OPTIONS}
+
+    def lambdas(self) -> list[float | str]:
+        """The lambda grid (a single value is a grid of one)."""
+        return list(self.lambda_) if isinstance(self.lambda_, list) else [self.lambda_]
+
+    def with_lambda(self, value: float | str) -> TrainConfig:
+        return dataclasses.replace(self, lambda_=value)
+
+
+def _copy(v: Any) -> Any:
+    return list(v) if isinstance(v, list) else v
+
+
+def _split_list(value: str) -> list[str]:
+    return [s.strip() for s in value.split(",") if s.strip()]
+
+
+def coerce(key: str, value: Any, source: str = "config") -> Any:
+    """Check and convert one value for ``key``; raise :class:`UserInputError` if ill-typed."""
+    opt = OPTIONS_BY_NAME[key]
+    where = f"{source}: key {key!r}"
+
+    def as_float(v: Any) -> float:
+        if isinstance(v, bool):
+            raise UserInputError(f"{where} must be a number, got {v!r}")
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise UserInputError(f"{where} must be a number, got {v!r}") from None
+
+    def as_int(v: Any) -> int:
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+            raise UserInputError(f"{where} must be an integer, got {v!r}")
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            raise UserInputError(f"{where} must be an integer, got {v!r}") from None
+
+    if value is None:
+        if opt.required or opt.default is None or opt.kind == "path":
+            return None
+        raise UserInputError(f"{where} must not be empty")
+    if opt.kind == "int":
+        out: Any = as_int(value)
+    elif opt.kind == "float":
+        out = as_float(value)
+    elif opt.kind == "bool":
+        if isinstance(value, bool):
+            out = value
+        elif isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+            out = value.lower() in ("true", "yes", "1")
+        else:
+            raise UserInputError(f"{where} must be true or false, got {value!r}")
+    elif opt.kind in ("str", "path"):
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise UserInputError(f"{where} must be a string, got {value!r}")
+        out = str(value)
+    elif opt.kind == "ints":
+        items = _split_list(value) if isinstance(value, str) else value
+        if isinstance(items, int) and not isinstance(items, bool):
+            items = [items]
+        if not isinstance(items, list):
+            raise UserInputError(f"{where} must be a list of integers, got {value!r}")
+        out = [as_int(v) for v in items]
+    elif opt.kind == "strs":
+        items = _split_list(value) if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise UserInputError(f"{where} must be a list of names, got {value!r}")
+        out = list(items)
+    elif opt.kind == "lambda":
+        items = _split_list(value) if isinstance(value, str) else value
+        if isinstance(items, list):
+            vals = [v if (isinstance(v, str) and v == "auto") else as_float(v) for v in items]
+            if not vals:
+                raise UserInputError(f"{where} must not be empty")
+            out = vals[0] if len(vals) == 1 else vals
+        else:
+            out = as_float(items)
+        for v in out if isinstance(out, list) else [out]:
+            if isinstance(v, float) and v < 0:
+                raise UserInputError(f"{where} must be >= 0, got {v}")
+    else:  # pragma: no cover - table is static
+        raise AssertionError(opt.kind)
+    if opt.choices is not None and out not in opt.choices:
+        raise UserInputError(f"{where}: unknown value {out!r}; use one of "
+                             f"{', '.join(opt.choices)}")
+    if opt.minimum is not None and isinstance(out, int | float) and out < opt.minimum:
+        raise UserInputError(f"{where} must be >= {opt.minimum:g}, got {out}")
+    return out
+
+
+def check_keys(mapping: Mapping[str, Any], source: str) -> None:
+    """Reject unknown keys, suggesting the closest known one."""
+    for key in mapping:
+        if key not in OPTIONS_BY_NAME:
+            close = difflib.get_close_matches(str(key), list(OPTIONS_BY_NAME), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UserInputError(f"{source}: unknown key {key!r}{hint}")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a dict of known keys (values checked)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UserInputError(f"{path}: invalid YAML ({first})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserInputError(f"{path}: config must be a mapping of key: value")
+    check_keys(data, str(path))
+    return {k: coerce(k, v, str(path)) for k, v in data.items()}
+
+
+def resolve(yaml_values: Mapping[str, Any] | None = None,
+            cli_values: Mapping[str, Any] | None = None) -> TrainConfig:
+    """Defaults < YAML < command line (``None`` on the command line means "not given").
+
+    Raises
+    ------
+    UserInputError
+        Unknown or ill-typed keys, missing required keys (``expression``, ``labels``), or
+        inconsistent options.
+    """
+    values = {o.name: _copy(o.default) for o in OPTIONS}
+    for source, given in (("config", yaml_values or {}), ("command line", cli_values or {})):
+        check_keys(given, source)
+        for key, value in given.items():
+            if source == "command line" and value is None:
+                continue
+            values[key] = coerce(key, value, source)
+    for opt in OPTIONS:
+        if opt.required and values[opt.name] in (None, ""):
+            raise UserInputError(f"missing required key {opt.name!r} (in --config or as "
+                                 f"--{opt.name.replace('_', '-')})")
+    cfg = TrainConfig(**{_field_name(k): v for k, v in values.items()})
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Cross-option checks."""
+    if cfg.prior == "graph" and not cfg.graph:
+        raise UserInputError("--prior graph needs --graph (an .npz from aprior graph)")
+    if cfg.prior == "dapr" and not cfg.meta_features:
+        raise UserInputError("--prior dapr needs --meta-features")
+    if cfg.split == "file" and not cfg.split_file:
+        raise UserInputError("--split file needs --split-file")
+    if cfg.val_fraction + cfg.test_fraction >= 1:
+        raise UserInputError("--val-fraction + --test-fraction must be < 1")
+    if cfg.dropout >= 1:
+        raise UserInputError(f"--dropout must be < 1, got {cfg.dropout}")
+    if cfg.prior == "none" and any(v == "auto" or (isinstance(v, float) and v > 0)
+                                   for v in cfg.lambdas()):
+        raise UserInputError("--lambda > 0 needs a --prior (graph, gini, l1, l2, dapr)")
+    if cfg.param_penalty != "none" and cfg.param_penalty_lambda <= 0:
+        raise UserInputError("--param-penalty needs --param-penalty-lambda > 0")
+
+
+def save_yaml(cfg: TrainConfig) -> str:
+    """The resolved config as YAML text (every key)."""
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+def from_run_yaml(text: str, source: str) -> TrainConfig:
+    """Parse a saved ``config.yaml`` (all keys present) back into a :class:`TrainConfig`."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise UserInputError(f"{source}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"{source}: config must be a mapping")
+    check_keys(data, source)
+    values = {o.name: _copy(o.default) for o in OPTIONS}
+    values.update({k: coerce(k, v, source) for k, v in data.items()})
+    return TrainConfig(**{_field_name(k): v for k, v in values.items()})

@@ -1,0 +1,183 @@
+"""One training run from loaded inputs to a trained model, its history and its metrics.
+
+:func:`prepare` validates everything (data alignment, split, graph mapping, prior) before any
+training or output happens; :func:`execute` trains; :func:`evaluate` computes the metrics
+written to ``metrics.json``:
+
+* ``<split>_<metric>`` for train/val/test (``loss`` and the task's metrics);
+* ``test_prior_eg`` / ``test_prior_grad``: the configured prior on the test set's expected
+  gradients (``eval_n_samples`` training references per sample) and on its input gradients;
+* ``test_graph_penalty_eg`` / ``test_graph_penalty_grad``: ``phibar^T L phibar`` with the
+  evaluation graph (``eval_graph``, default ``graph``) -- comparable across methods that
+  trained with another graph or none;
+* ``test_gini_eg``: Gini coefficient of the test set's mean |EG| over the gene columns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from aprior_cli.errors import UserInputError
+from aprior_cli.models import build_mlp, output_size
+from aprior_cli.training.config import TrainConfig
+from aprior_cli.training.data import TrainingData, align
+from aprior_cli.training.prior_builders import PriorContext, build_graph_prior, build_prior
+from aprior_cli.training.splits import make_split
+from aprior_cli.training.tasks import Task, get_task
+from aprior_cli.training.trainer import FitResult, Trainer, seed_everything
+
+log = logging.getLogger("aprior.train")
+
+
+@dataclass
+class PreparedRun:
+    """Validated inputs of one run (nothing trained yet)."""
+
+    cfg: TrainConfig
+    data: TrainingData
+    split: np.ndarray
+    task: Task
+    prior: Any
+    eval_graph_prior: Any
+
+    @property
+    def n_outputs(self) -> int:
+        return output_size(self.cfg.task, len(self.data.classes) if self.data.classes else None)
+
+    def splits_table(self) -> pd.DataFrame:
+        return pd.DataFrame({"sample": self.data.samples, "split": self.split})
+
+    def model_spec(self) -> dict[str, Any]:
+        """What ``aprior attribute`` needs besides config.yaml to rebuild the model."""
+        return {"format": "aprior-run-1", "task": self.cfg.task,
+                "n_inputs": len(self.data.features), "n_outputs": self.n_outputs,
+                "n_genes": self.data.n_genes, "classes": self.data.classes,
+                "covariates": list(self.cfg.covariates)}
+
+
+@dataclass
+class RunResult:
+    model: nn.Module
+    fit: FitResult
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare(cfg: TrainConfig, expression: pd.DataFrame, labels: pd.DataFrame,
+            graph: Any = None, eval_graph: Any = None, meta_features: pd.DataFrame | None = None,
+            split_table: pd.DataFrame | None = None) -> PreparedRun:
+    """Align data, split samples, build the prior; raise :class:`UserInputError` on bad input."""
+    task = get_task(cfg.task)
+    data = align(expression, labels, cfg.task, covariates=cfg.covariates,
+                 expression_name=cfg.expression or "expression",
+                 labels_name=cfg.labels or "labels")
+    split = make_split(cfg.split, data.samples, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                       y=data.y if cfg.task != "regression" else None, groups=data.groups,
+                       table=split_table)
+    ctx = PriorContext(features=data.features, n_genes=data.n_genes, graph=graph,
+                       graph_source=cfg.graph or "--graph", meta_features=meta_features)
+    prior = build_prior(cfg, ctx)
+    eval_prior = None
+    if eval_graph is not None or graph is not None:
+        g, src = ((eval_graph, cfg.eval_graph or "--eval-graph") if eval_graph is not None
+                  else (graph, cfg.graph or "--graph"))
+        eval_prior = build_graph_prior(g, data.features, data.n_genes, src)
+    if (cfg.attribution == "eg" and prior is not None and cfg.k >= cfg.batch_size):
+        raise UserInputError(f"--k {cfg.k} needs --batch-size > k (got {cfg.batch_size})")
+    return PreparedRun(cfg=cfg, data=data, split=split, task=task, prior=prior,
+                       eval_graph_prior=eval_prior)
+
+
+def build_model(prep: PreparedRun) -> nn.Module:
+    cfg = prep.cfg
+    return build_mlp(len(prep.data.features), cfg.hidden, prep.n_outputs, cfg.activation,
+                     cfg.dropout, cfg.batch_norm, cfg.standardize)
+
+
+def tensors(prep: PreparedRun, name: str, device: torch.device) -> tuple[torch.Tensor,
+                                                                          torch.Tensor]:
+    """Inputs and targets of split ``name`` on ``device``."""
+    mask = prep.split == name
+    x = torch.as_tensor(prep.data.x[mask], dtype=torch.float32, device=device)
+    y = prep.task.target_tensor(prep.data.y[mask]).to(device)
+    return x, y
+
+
+def execute(prep: PreparedRun, device: torch.device, checkpoint_path: str | Path | None = None,
+            resume_from: str | Path | None = None,
+            on_epoch_end: Callable[[int], None] | None = None,
+            show_progress: bool | None = None) -> RunResult:
+    """Seed, build, (resume,) train and evaluate one run."""
+    cfg = prep.cfg
+    seed_everything(cfg.seed)
+    model = build_model(prep).to(device)
+    x_train, y_train = tensors(prep, "train", device)
+    x_val, y_val = tensors(prep, "val", device)
+    if cfg.standardize:
+        model[0].fit(x_train)
+    prior = prep.prior
+    if isinstance(prior, nn.Module):
+        prior.to(device)
+    trainer = Trainer(model, prep.task, cfg, x_train, y_train, x_val, y_val, prior=prior,
+                      checkpoint_path=checkpoint_path, on_epoch_end=on_epoch_end,
+                      show_progress=show_progress)
+    if resume_from is not None:
+        trainer.load_checkpoint(resume_from)
+        log.info("resuming after epoch %d", trainer.state["epoch"])
+    fit = trainer.fit()
+    metrics = evaluate(prep, model, device, fit)
+    return RunResult(model=model, fit=fit, metrics=metrics)
+
+
+def _prior_value(prior: Any, phi: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(prior(phi))
+
+
+def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
+             fit: FitResult | None = None) -> dict[str, Any]:
+    """Metrics of the trained ``model`` (see the module docstring)."""
+    from aprior_cli.attribution import expected_gradients, input_gradients
+    from aprior_cli.priors import gini
+    from aprior_cli.training.trainer import predict
+
+    cfg, task = prep.cfg, prep.task
+    metrics: dict[str, Any] = {"task": cfg.task, "prior": cfg.prior,
+                               "attribution": cfg.attribution, "seed": cfg.seed}
+    if fit is not None:
+        metrics.update({"lambda": fit.lambda_value, "best_epoch": fit.best_epoch,
+                        "epochs_trained": len(fit.history), "stopped_early": fit.stopped_early})
+    for name in ("train", "val", "test"):
+        metrics[f"n_{name}"] = int(np.sum(prep.split == name))
+    metrics["n_features"] = len(prep.data.features)
+    for name in ("train", "val", "test"):
+        x, y = tensors(prep, name, device)
+        if x.shape[0] == 0:
+            continue
+        for k, v in task.metrics(predict(model, x), y).items():
+            metrics[f"{name}_{k}"] = v
+    x_test, y_test = tensors(prep, "test", device)
+    if x_test.shape[0] >= 1:
+        x_train, _ = tensors(prep, "train", device)
+        target = task.attribution_target(y_test)
+        eg = expected_gradients(model, x_test, x_train, n_samples=cfg.eval_n_samples,
+                                target=target, seed=cfg.seed).attributions.detach()
+        grad = input_gradients(model, x_test, target=target).attributions.detach()
+        genes = slice(0, prep.data.n_genes)
+        metrics["test_gini_eg"] = float(gini(eg[:, genes].abs().mean(0)))
+        if prep.prior is not None:
+            metrics["test_prior_eg"] = _prior_value(prep.prior, eg)
+            metrics["test_prior_grad"] = _prior_value(prep.prior, grad)
+        if prep.eval_graph_prior is not None:
+            gp = prep.eval_graph_prior.to(device)
+            metrics["test_graph_penalty_eg"] = _prior_value(gp, eg)
+            metrics["test_graph_penalty_grad"] = _prior_value(gp, grad)
+    return metrics

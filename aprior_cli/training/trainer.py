@@ -1,0 +1,499 @@
+"""The training loop: task loss plus ``lambda * Omega(attributions)``, early stopping,
+checkpoints that resume exactly, divergence detection.
+
+Schedules
+---------
+joint
+    Every step minimises ``task_loss + lambda * Omega(phi)``, ``phi`` the training-time
+    attributions (EG with ``k`` in-batch references, IG or plain gradients) of the batch.
+fine-tune
+    Plain training (early stopping, best weights) and then ``fine_tune_epochs`` epochs in which
+    each batch takes one task-loss step (task optimiser) and one ``lambda * Omega`` step
+    (a separate optimiser over the same parameters). The weights after the last alternating
+    epoch are kept.
+
+Learnable priors (an ``nn.Module`` prior with trainable parameters, e.g. DAPr) get their own
+optimiser: ``prior_update="joint"`` takes one backward and steps both; ``"alternating"`` steps
+the model, then the prior on the (detached) attributions of the same batch.
+
+Automatic lambda (``lambda: auto``): at the start of the prior phase, lambda is set so that
+``lambda * Omega`` equals the task loss on the first ``batch_size`` training samples.
+
+Checkpoints (``checkpoint.pt``, written atomically after every epoch) hold the weights, every
+optimiser, the RNG states of torch, numpy, python and the batch-order and attribution
+generators, the epoch, the early-stopping state and the history; resuming from one continues
+bit-identically on CPU. Everything in it loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from aprior_cli.errors import TrainingDivergedError, UserInputError
+from aprior_cli.io.atomic import atomic_path
+from aprior_cli.training.config import TrainConfig
+from aprior_cli.training.tasks import Task
+
+log = logging.getLogger("aprior.train")
+
+Prior = Callable[[torch.Tensor], torch.Tensor]
+EVAL_ROWS = 4096
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA), numpy's global RNG and python's ``random``."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - global state user code may rely on
+    random.seed(seed)
+
+
+def is_learnable(prior: object) -> bool:
+    """A prior with trainable parameters (it gets its own optimiser)."""
+    return isinstance(prior, nn.Module) and any(p.requires_grad for p in prior.parameters())
+
+
+def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig,
+                   lr: float | None = None) -> torch.optim.Optimizer:
+    """Adam or SGD (with ``momentum``) over ``params`` as the config says."""
+    lr = cfg.lr if lr is None else lr
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    raise UserInputError(f"--optimizer: unknown optimiser {cfg.optimizer!r}; use adam or sgd")
+
+
+# --------------------------------------------------------------------------------------------
+# RNG states in a weights_only-loadable form
+
+
+def rng_state(generators: dict[str, torch.Generator]) -> dict[str, Any]:
+    """Every RNG state the loop depends on (tensors, ints, lists only)."""
+    _, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+    version, pystate, gauss = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.as_tensor(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": {"version": int(version), "state": list(pystate), "gauss": gauss},
+        "generators": {k: g.get_state() for k, g in generators.items()},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], generators: dict[str, torch.Generator]) -> None:
+    """Restore what :func:`rng_state` saved."""
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    legacy = ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+              n["cached"])
+    np.random.set_state(legacy)  # noqa: NPY002
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+    for k, g in generators.items():
+        g.set_state(state["generators"][k])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _clone_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    history
+        One dict per epoch (``epoch``, ``phase``, ``train_loss``, ``train_prior``, ``val_*``,
+        ``lambda``, ``seconds``).
+    best_epoch
+        Epoch whose weights the model holds (last epoch for fine-tune).
+    lambda_value
+        The lambda used (resolved when ``auto``).
+    stopped_early
+        Early stopping ended the (plain/joint) phase before ``epochs``.
+    """
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    lambda_value: float = 0.0
+    stopped_early: bool = False
+
+
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Model outputs in eval mode, in blocks of rows (no gradients)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            outs = [model(x[i:i + EVAL_ROWS]) for i in range(0, x.shape[0], EVAL_ROWS)]
+    finally:
+        model.train(was_training)
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+class Trainer:
+    """One training run; see the module docstring.
+
+    Parameters
+    ----------
+    model
+        Network on ``device`` (initialised by the caller after :func:`seed_everything`).
+    task
+        The task (loss, metrics, attribution target).
+    cfg
+        The resolved configuration; ``cfg.lambda_`` must be a single value.
+    x_train, y_train, x_val, y_val
+        Tensors on ``device`` (validation may have 0 rows: then no early stopping).
+    prior
+        ``prior(phi) -> scalar`` or None.
+    checkpoint_path
+        Where to write ``checkpoint.pt`` after every epoch (None: no checkpoints).
+    on_epoch_end
+        Called with the finished epoch number after its checkpoint is written.
+    """
+
+    def __init__(self, model: nn.Module, task: Task, cfg: TrainConfig, x_train: torch.Tensor,
+                 y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor,
+                 prior: Prior | None = None, checkpoint_path: str | Path | None = None,
+                 on_epoch_end: Callable[[int], None] | None = None,
+                 show_progress: bool | None = None) -> None:
+        if isinstance(cfg.lambda_, list):
+            raise ValueError("Trainer takes one lambda; run a grid as separate runs")
+        self.model, self.task, self.cfg = model, task, cfg
+        self.x_train, self.y_train, self.x_val, self.y_val = x_train, y_train, x_val, y_val
+        self.prior = prior
+        self.lambda_value: float | str = cfg.lambda_
+        self.uses_prior = prior is not None and (cfg.lambda_ == "auto" or float(cfg.lambda_) > 0)
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.on_epoch_end = on_epoch_end
+        self.show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+        self.learnable = is_learnable(prior)
+        self.generators = {
+            "order": torch.Generator().manual_seed(cfg.seed),
+            "attribution": torch.Generator().manual_seed(cfg.seed + 1),
+        }
+        self.phases = (["plain", "fine-tune"] if cfg.schedule == "fine-tune" and self.uses_prior
+                       else ["joint" if self.uses_prior else "plain"])
+        self._new_optimizers()
+        self.state: dict[str, Any] = {
+            "epoch": 0, "phase": 0, "phase_epoch": 0, "best_score": None, "best_epoch": 0,
+            "bad_epochs": 0, "best_model": _clone_state(model),
+            "best_prior": _clone_state(prior) if self.learnable else None,
+            "history": [], "lambda": None if cfg.lambda_ == "auto" else float(cfg.lambda_),
+            "stopped_early": False, "done": False,
+        }
+        if self.phases[0] == "joint" and cfg.lambda_ == "auto":
+            self.state["lambda"] = self._auto_lambda()
+
+    # -- optimisers -------------------------------------------------------------------------
+
+    def _new_optimizers(self) -> None:
+        cfg = self.cfg
+        self.optimizer = make_optimizer(list(self.model.parameters()), cfg)
+        prior_lr = cfg.prior_lr if cfg.prior_lr is not None else cfg.lr
+        self.prior_step_optimizer = (make_optimizer(list(self.model.parameters()), cfg, prior_lr)
+                                     if "fine-tune" in self.phases else None)
+        self.learnable_optimizer = None
+        if self.learnable:
+            assert isinstance(self.prior, nn.Module)
+            params = [p for p in self.prior.parameters() if p.requires_grad]
+            self.learnable_optimizer = make_optimizer(params, cfg, prior_lr)
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {"task": self.optimizer}
+        if self.prior_step_optimizer is not None:
+            opts["prior_step"] = self.prior_step_optimizer
+        if self.learnable_optimizer is not None:
+            opts["learnable_prior"] = self.learnable_optimizer
+        return opts
+
+    # -- pieces of a step -------------------------------------------------------------------
+
+    def _param_penalty(self) -> torch.Tensor | float:
+        if self.cfg.param_penalty == "none" or self.cfg.param_penalty_lambda <= 0:
+            return 0.0
+        from aprior_cli.priors import parameter_penalty
+
+        return self.cfg.param_penalty_lambda * parameter_penalty(
+            self.model, self.cfg.param_penalty, self.cfg.param_penalty_layers)
+
+    def _can_attribute(self, batch: int) -> bool:
+        return self.cfg.attribution != "eg" or batch > self.cfg.k
+
+    def _attributions(self, xb: torch.Tensor, yb: torch.Tensor,
+                      return_output: bool) -> Any:
+        from aprior_cli.attribution import training_attributions
+
+        return training_attributions(self.model, xb, method=self.cfg.attribution, k=self.cfg.k,
+                                     target=self.task.attribution_target(yb),
+                                     generator=self.generators["attribution"],
+                                     return_output=return_output)
+
+    def _auto_lambda(self) -> float:
+        """lambda with lambda * Omega = task loss on the first ``batch_size`` training rows."""
+        from aprior_cli.attribution import attribution_mode, training_attributions
+
+        n = min(self.cfg.batch_size, self.x_train.shape[0])
+        xb, yb = self.x_train[:n], self.y_train[:n]
+        gen = torch.Generator().manual_seed(self.cfg.seed + 2)
+        assert self.prior is not None
+        with attribution_mode(self.model):
+            task_loss = float(self.task.loss(self.model(xb), yb).detach())
+            phi = training_attributions(self.model, xb, method=self.cfg.attribution,
+                                        k=min(self.cfg.k, max(n - 1, 1)),
+                                        target=self.task.attribution_target(yb), generator=gen)
+            omega = float(self.prior(phi).detach())
+        if not math.isfinite(omega) or abs(omega) < 1e-12 or not math.isfinite(task_loss):
+            log.warning("lambda auto: prior value %.3g on the first batch; using lambda = 1",
+                        omega)
+            return 1.0
+        value = task_loss / abs(omega)
+        log.info("lambda auto: task loss %.4g / prior %.4g -> lambda = %.4g", task_loss, omega,
+                 value)
+        return value
+
+    def _check_finite(self, what: str, value: torch.Tensor, batch_index: int) -> None:
+        if not bool(torch.isfinite(value).all()):
+            kind = "NaN" if bool(torch.isnan(value).any()) else "Inf"
+            epoch = self.state["epoch"] + 1
+            where = (f"the last good checkpoint (epoch {self.state['epoch']}) is kept in "
+                     f"{self.checkpoint_path}" if self.checkpoint_path and self.state["epoch"] > 0
+                     else "no epoch finished, so there is no checkpoint")
+            raise TrainingDivergedError(
+                f"training diverged: {what} is {kind} at epoch {epoch}, batch {batch_index}; "
+                f"{where}. Try a smaller --lr or --lambda.")
+
+    def _step_joint(self, xb: torch.Tensor, yb: torch.Tensor, lam: float,
+                    with_prior: bool, bi: int) -> tuple[float, float]:
+        omega = None
+        if with_prior and self.prior is not None and self._can_attribute(xb.shape[0]):
+            phi, out = self._attributions(xb, yb, return_output=True)
+            self._check_finite("the attributions", phi.detach(), bi)
+            omega = self.prior(phi)
+        else:
+            out = self.model(xb)
+        task_loss = self.task.loss(out, yb)
+        loss = task_loss + self._param_penalty()
+        if omega is not None:
+            loss = loss + lam * omega
+        self._check_finite("the loss", loss.detach(), bi)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.learnable_optimizer is not None:
+            self.learnable_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.learnable_optimizer is not None and omega is not None:
+            if self.cfg.prior_update == "alternating":
+                self.learnable_optimizer.zero_grad(set_to_none=True)
+                assert self.prior is not None
+                (lam * self.prior(phi.detach())).backward()
+            self.learnable_optimizer.step()
+        return float(task_loss.detach()), (float(omega.detach()) if omega is not None
+                                           else float("nan"))
+
+    def _step_fine_tune(self, xb: torch.Tensor, yb: torch.Tensor, lam: float,
+                        bi: int) -> tuple[float, float]:
+        task_loss, _ = self._step_joint(xb, yb, lam, with_prior=False, bi=bi)
+        if not self._can_attribute(xb.shape[0]):
+            return task_loss, float("nan")
+        assert self.prior is not None and self.prior_step_optimizer is not None
+        phi = self._attributions(xb, yb, return_output=False)
+        self._check_finite("the attributions", phi.detach(), bi)
+        omega = self.prior(phi)
+        loss = lam * omega
+        self._check_finite("the prior loss", loss.detach(), bi)
+        self.prior_step_optimizer.zero_grad(set_to_none=True)
+        if self.learnable_optimizer is not None:
+            self.learnable_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.prior_step_optimizer.step()
+        if self.learnable_optimizer is not None:
+            self.learnable_optimizer.step()
+        return task_loss, float(omega.detach())
+
+    # -- epochs ------------------------------------------------------------------------------
+
+    def _batches(self) -> list[torch.Tensor]:
+        n = self.x_train.shape[0]
+        order = torch.randperm(n, generator=self.generators["order"]).to(self.x_train.device)
+        bs = self.cfg.batch_size
+        batches = [order[i:i + bs] for i in range(0, n, bs)]
+        if len(batches) > 1 and batches[-1].numel() < 2:  # batch-norm/EG need 2 rows
+            batches[-2] = torch.cat([batches[-2], batches[-1]])
+            batches.pop()
+        return batches
+
+    def _score(self, val: dict[str, float]) -> float | None:
+        if not val:
+            return None
+        if self.cfg.monitor == "loss":
+            return -val["loss"]
+        value = val.get(self.task.primary_metric, float("nan"))
+        return value if self.task.higher_is_better(self.task.primary_metric) else -value
+
+    def _run_epoch(self) -> dict[str, Any]:
+        phase = self.phases[self.state["phase"]]
+        lam = self.state["lambda"] if self.state["lambda"] is not None else 0.0
+        self.model.train()
+        if isinstance(self.prior, nn.Module):
+            self.prior.train()
+        start = time.perf_counter()
+        task_losses, priors = [], []
+        for bi, idx in enumerate(self._batches()):
+            xb, yb = self.x_train[idx], self.y_train[idx]
+            if phase == "fine-tune":
+                tl, om = self._step_fine_tune(xb, yb, lam, bi)
+            else:
+                tl, om = self._step_joint(xb, yb, lam, with_prior=phase == "joint", bi=bi)
+            task_losses.append(tl)
+            priors.append(om)
+        row: dict[str, Any] = {
+            "epoch": self.state["epoch"] + 1, "phase": phase,
+            "train_loss": float(np.mean(task_losses)),
+            "train_prior": float(np.nanmean(priors)) if np.isfinite(priors).any() else float("nan"),
+            "lambda": lam if phase != "plain" else 0.0,
+        }
+        if self.x_val.shape[0] > 0:
+            val = self.task.metrics(predict(self.model, self.x_val), self.y_val)
+            row.update({f"val_{k}": v for k, v in val.items()})
+            for k, v in val.items():
+                if k == "loss" and not math.isfinite(v):
+                    self._check_finite("the validation loss", torch.tensor(v), -1)
+        row["seconds"] = time.perf_counter() - start
+        return row
+
+    def _after_epoch(self, row: dict[str, Any]) -> None:
+        st = self.state
+        st["epoch"] += 1
+        st["phase_epoch"] += 1
+        st["history"].append(row)
+        phase = self.phases[st["phase"]]
+        if phase == "fine-tune":
+            st["best_epoch"] = st["epoch"]
+            phase_done = st["phase_epoch"] >= self.cfg.fine_tune_epochs
+        else:
+            val = {k[4:]: v for k, v in row.items() if k.startswith("val_")}
+            score = self._score(val)
+            if score is None:  # no validation data: keep the last weights
+                st["best_epoch"], st["best_model"] = st["epoch"], _clone_state(self.model)
+                if self.learnable:
+                    st["best_prior"] = _clone_state(self.prior)
+            elif st["best_score"] is None or (math.isfinite(score) and score > st["best_score"]):
+                st["best_score"], st["best_epoch"], st["bad_epochs"] = score, st["epoch"], 0
+                st["best_model"] = _clone_state(self.model)
+                if self.learnable:
+                    st["best_prior"] = _clone_state(self.prior)
+            else:
+                st["bad_epochs"] += 1
+            stop = (self.cfg.patience > 0 and score is not None
+                    and st["bad_epochs"] >= self.cfg.patience)
+            phase_done = stop or st["phase_epoch"] >= self.cfg.epochs
+            if stop:
+                st["stopped_early"] = True
+            if phase_done:  # best weights kept
+                self.model.load_state_dict(st["best_model"])
+                if self.learnable:
+                    self.prior.load_state_dict(st["best_prior"])
+        if phase_done:
+            if st["phase"] + 1 < len(self.phases):
+                st["phase"] += 1
+                st["phase_epoch"] = 0
+                self._new_optimizers()
+                if self.cfg.lambda_ == "auto":
+                    st["lambda"] = self._auto_lambda()
+            else:
+                st["done"] = True
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def checkpoint(self) -> dict[str, Any]:
+        ckpt = {
+            "format": "aprior-checkpoint-1",
+            "model": self.model.state_dict(),
+            "prior": self.prior.state_dict() if isinstance(self.prior, nn.Module) else None,
+            "optimizers": {k: o.state_dict() for k, o in self._optimizers().items()},
+            "rng": rng_state(self.generators),
+            "state": self.state,
+        }
+        return ckpt
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_path is None:
+            return
+        with atomic_path(self.checkpoint_path, suffix=".pt") as tmp:
+            torch.save(self.checkpoint(), tmp)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore a checkpoint written by :meth:`save_checkpoint` (same config)."""
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a user problem
+            raise UserInputError(f"{path}: cannot read checkpoint ({exc})") from None
+        if not isinstance(ckpt, dict) or ckpt.get("format") != "aprior-checkpoint-1":
+            raise UserInputError(f"{path}: not an aprior checkpoint")
+        self.model.load_state_dict(ckpt["model"])
+        if isinstance(self.prior, nn.Module) and ckpt["prior"] is not None:
+            self.prior.load_state_dict(ckpt["prior"])
+        self.state = ckpt["state"]
+        device = next(self.model.parameters()).device
+        for key in ("best_model", "best_prior"):
+            if self.state.get(key) is not None:
+                self.state[key] = {k: v.to(device) for k, v in self.state[key].items()}
+        if self.state["phase"] > 0:
+            self._new_optimizers()
+        for k, opt in self._optimizers().items():
+            opt.load_state_dict(ckpt["optimizers"][k])
+        set_rng_state(ckpt["rng"], self.generators)
+
+    # -- main loop ---------------------------------------------------------------------------
+
+    def fit(self) -> FitResult:
+        """Train until every phase is done; the model ends with the kept (best) weights."""
+        from tqdm.auto import tqdm
+
+        total = self.cfg.epochs + (self.cfg.fine_tune_epochs if len(self.phases) > 1 else 0)
+        bar = tqdm(total=total, initial=self.state["epoch"], desc="train", leave=False,
+                   disable=not self.show_progress)
+        try:
+            while not self.state["done"]:
+                row = self._run_epoch()
+                self._after_epoch(row)
+                self.save_checkpoint()
+                summary = " ".join(f"{k}={v:.4g}" for k, v in row.items()
+                                   if isinstance(v, float) and k != "seconds" and math.isfinite(v))
+                if self.show_progress:
+                    bar.update(1)
+                    bar.set_postfix_str(summary)
+                else:
+                    log.info("epoch %d (%s) %s", row["epoch"], row["phase"], summary)
+                if self.on_epoch_end is not None:
+                    self.on_epoch_end(row["epoch"])
+        finally:
+            bar.close()
+        st = self.state
+        return FitResult(history=copy.deepcopy(st["history"]), best_epoch=st["best_epoch"],
+                         lambda_value=st["lambda"] if st["lambda"] is not None else 0.0,
+                         stopped_early=st["stopped_early"])
