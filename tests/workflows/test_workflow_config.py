@@ -1,0 +1,89 @@
+"""The workflow's configuration schema: shipped configs pass, defaults fill in, bad ones fail."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+def load(path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize("which", ["demo_config", "test_config"])
+def test_shipped_configs_are_valid(workflow, which):
+    config = load(getattr(workflow, which))
+    validate(config, str(workflow.schema))
+    assert config["inputs"]["source"] == "simulate"
+    assert set(config["methods"]) == {"baseline", "graph_eg", "graph_grad", "random_graph",
+                                      "dapr"}
+
+
+def test_demo_config_trains_the_five_methods_as_asked(workflow):
+    config = load(workflow.demo_config)
+    validate(config, str(workflow.schema))
+    methods = config["methods"]
+    assert methods["baseline"]["prior"] == "none"
+    assert (methods["graph_eg"]["prior"], methods["graph_eg"]["attribution"]) == ("graph", "eg")
+    assert methods["graph_grad"]["attribution"] == "grad"
+    assert methods["random_graph"]["graph"] == "random"
+    assert methods["dapr"]["prior"] == "dapr"
+
+
+def test_empty_config_gets_every_default(workflow):
+    config: dict = {}
+    validate(config, str(workflow.schema))
+    assert config["inputs"]["source"] == "simulate"
+    assert config["inputs"]["simulate"] == {"seed": 0, "extra": ""}
+    assert config["split"]["method"] == "group"
+    assert config["graph"]["threshold"] == 0.1
+    assert config["seeds"] == [0, 1, 2]
+    assert config["enrich"]["permutations"] == 1000
+    # defaults inside each method entry
+    assert config["methods"]["graph_eg"]["graph"] == "real"
+    assert config["methods"]["baseline"].get("attribution") == "eg"
+
+
+def test_method_entry_defaults_are_filled(workflow):
+    config = {"methods": {"mine": {"prior": "gini"}}}
+    validate(config, str(workflow.schema))
+    assert config["methods"]["mine"] == {"prior": "gini", "attribution": "eg", "graph": "real",
+                                         "extra": ""}
+
+
+BAD = {
+    "unknown top-level key": {"epochs": 3},
+    "unknown prior": {"methods": {"x": {"prior": "smooth"}}},
+    "method without prior": {"methods": {"x": {"attribution": "eg"}}},
+    "method name with a slash": {"methods": {"a/b": {"prior": "none"}}},
+    "negative lambda": {"lambdas": [-1.0]},
+    "zero lambda": {"lambdas": [0]},
+    "no seeds": {"seeds": []},
+    "seed not an integer": {"seeds": ["a"]},
+    "threshold above 1": {"graph": {"threshold": 2}},
+    "unknown random graph kind": {"graph": {"random": "erdos"}},
+    "unknown source": {"inputs": {"source": "download"}},
+    "files without counts": {"inputs": {"source": "files", "files": {
+        "gene_lengths": "l.tsv", "edges": "e.tsv", "labels": "y.tsv", "gmt": "p.gmt"}}},
+    "unknown task": {"train": {"task": "survival"}},
+    "test fraction 1": {"split": {"test_fraction": 1.0}},
+}
+
+
+@pytest.mark.parametrize("config", BAD.values(), ids=BAD.keys())
+def test_bad_config_is_rejected(workflow, config):
+    with pytest.raises(WorkflowError):
+        validate(copy.deepcopy(config), str(workflow.schema))
+
+
+def test_user_files_config_is_accepted(workflow):
+    config = {"inputs": {"source": "files", "files": {
+        "counts": "c.tsv", "gene_lengths": "l.tsv", "edges": "e.tsv", "labels": "y.tsv",
+        "gmt": "p.gmt"}}}
+    validate(config, str(workflow.schema))
+    assert config["inputs"]["files"]["genes_as_rows"] is True
+    assert config["inputs"]["files"]["annotation"] == ""

@@ -1,0 +1,119 @@
+"""Dry runs of the workflow (local and SLURM profiles) and its lint."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """The ``Job stats`` table of a dry run as {rule: count}."""
+    table = stdout.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def jobs_of(stdout: str, rule: str) -> list[str]:
+    """The text block of every job of ``rule`` in a dry run."""
+    blocks = re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", stdout)
+    return [b for b in blocks if re.search(rf"\nrule {rule}:\n", "\n" + b.split("\n", 1)[-1])]
+
+
+def test_dry_run_of_the_demo_plans_every_step(snakemake, workflow, tmp_path):
+    result = snakemake("-n", "--cores", "2", "--configfile", str(workflow.demo_config),
+                       "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    # 5 methods x 1 lambda x 3 seeds (the baseline has no lambda)
+    assert counts["train"] == counts["attribute"] == counts["enrich"] == 15
+    assert counts["split"] == counts["preprocess"] == counts["graph"] == 3
+    assert counts["random_graph"] == 3
+    assert counts["simulate"] == counts["compare"] == counts["report"] == 1
+    assert "results/report/report.html" in result.stdout
+    # nothing was run or written
+    assert not (tmp_path / "results").exists()
+
+
+def test_dry_run_of_the_test_config(snakemake, workflow, tmp_path):
+    result = snakemake("-n", "--cores", "2", "--configfile", str(workflow.test_config),
+                       "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert counts["train"] == 5
+    assert counts["preprocess"] == 1
+
+
+def test_lambda_grid_multiplies_the_prior_methods_only(snakemake, workflow, tmp_path):
+    config = tmp_path / "grid.yaml"
+    config.write_text("seeds: [0, 1]\nlambdas: [0.1, 1, 10]\n")
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config),
+                       "--directory", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    # baseline: 2 seeds; four prior methods x 3 lambdas x 2 seeds
+    assert job_counts(result.stdout)["train"] == 2 + 4 * 3 * 2
+    assert "results/runs/graph_eg/lambda_0.1/seed_1" in result.stdout
+    assert "results/runs/baseline/lambda_0/seed_1" in result.stdout
+
+
+def test_training_commands_carry_method_options(snakemake, workflow, tmp_path):
+    result = snakemake("-n", "--cores", "1", "--configfile", str(workflow.demo_config),
+                       "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    trains = [line for line in result.stdout.splitlines()
+              if line.startswith("Shell command: aprior train")]
+    assert len(trains) == 15
+    random_run = next(t for t in trains if "-o results/runs/random_graph/lambda_1/seed_2" in t)
+    # trained on the random control, penalty reported on the real graph
+    assert "--graph results/graph/seed_2/random.npz" in random_run
+    assert "--eval-graph results/graph/seed_2/graph.npz" in random_run
+    grad_run = next(t for t in trains if "runs/graph_grad/lambda_1/seed_0" in t)
+    assert "--prior graph --attribution grad" in grad_run
+    baseline = next(t for t in trains if "runs/baseline/lambda_0/seed_0" in t)
+    assert "--prior none" in baseline and "--lambda" not in baseline
+    dapr = next(t for t in trains if "runs/dapr/lambda_1/seed_1" in t)
+    assert "--meta-features resources/study/meta_features.tsv" in dapr
+    assert all("--split file --split-file results/splits/seed_" in t for t in trains)
+
+
+def test_slurm_profile_dry_run_asks_gpus_for_training(snakemake, workflow, tmp_path):
+    # a dry run never calls sbatch: this must work on a machine without SLURM
+    result = snakemake("-n", "--profile", "profiles/slurm", "--configfile",
+                       str(workflow.demo_config), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "profiles/slurm" in result.stdout + result.stderr
+    trains = jobs_of(result.stdout, "train")
+    assert len(trains) == 15
+    for block in trains:
+        resources = re.search(r"resources: (.*)", block).group(1)
+        assert "gpu=1" in resources
+        assert "slurm_partition=<gpu-partition>" in resources
+        assert "slurm_account=<your-account>" in resources
+        assert "runtime=120" in resources
+    enrich = jobs_of(result.stdout, "enrich")
+    assert enrich and all("gpu=" not in re.search(r"resources: (.*)", b).group(1)
+                          for b in enrich)
+    assert all("slurm_partition=<cpu-partition>" in b for b in enrich)
+
+
+def test_lint_is_clean(snakemake, workflow, tmp_path):
+    result = snakemake("--lint", "--configfile", str(workflow.demo_config), "--directory",
+                       str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Congratulations, your workflow is in a good condition!" in (result.stdout
+                                                                        + result.stderr)
+
+
+@pytest.mark.parametrize("bad", ["seeds: []\n", "methods: {x: {prior: smooth}}\n"])
+def test_invalid_config_stops_before_any_job(snakemake, tmp_path, bad):
+    config = tmp_path / "bad.yaml"
+    config.write_text(bad)
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(tmp_path / "out"))
+    assert result.returncode != 0
+    assert "validat" in (result.stdout + result.stderr).lower()

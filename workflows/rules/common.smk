@@ -1,0 +1,158 @@
+# Helpers shared by the rules: where inputs come from, which runs exist, option strings.
+# (Functions only: snakemake --lint asks not to mix functions and rules in one file.)
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+# `aprior` lives beside the Python running snakemake (e.g. .venv/bin); make it callable from
+# shell: even when that environment is not activated (as with `make demo`).
+_ENV_BIN = Path(sys.executable).parent
+if shutil.which("aprior") is None and (_ENV_BIN / "aprior").exists():
+    os.environ.update(PATH=os.pathsep.join([str(_ENV_BIN), os.environ.get("PATH", "")]))
+
+SIMULATED = "resources/study"
+SIMULATED_FILES = {
+    "counts": "counts.tsv",
+    "gene_lengths": "gene_lengths.tsv",
+    "annotation": "gene_annotation.tsv",
+    "edges": "edges.tsv.gz",
+    "labels": "labels.tsv",
+    "meta_features": "meta_features.tsv",
+    "gmt": "pathways.gmt",
+    "truth": "truth.json",
+}
+SIMULATE = config["inputs"]["source"] == "simulate"
+METHODS = config["methods"]
+REPORT = "results/report/report.html"
+
+
+def study(key):
+    """Path of one input of the study: simulated, or the user's file ("" when not given)."""
+    if SIMULATE:
+        return f"{SIMULATED}/{SIMULATED_FILES[key]}"
+    return config["inputs"]["files"][key]
+
+
+def optional_study(key):
+    """Like study() but a list: empty when the user gave no such file (for rule inputs)."""
+    path = study(key)
+    return [path] if path else []
+
+
+def lambda_label(value):
+    """A lambda as written in paths, e.g. 0.1 -> "0.1", 1.0 -> "1"."""
+    return f"{float(value):g}"
+
+
+def method_lambdas(name):
+    """Lambdas trained for a method; a method without a prior has the single label "0"."""
+    method = METHODS[name]
+    if method["prior"] == "none":
+        return ["0"]
+    return [lambda_label(v) for v in method.get("lambdas", config["lambdas"])]
+
+
+def run_keys():
+    """Every (method, lambda label, seed) the configuration asks for, in a stable order."""
+    return [
+        (name, lam, str(seed))
+        for name in METHODS
+        for lam in method_lambdas(name)
+        for seed in config["seeds"]
+    ]
+
+
+def run_dir(method, lam, seed):
+    return f"results/runs/{method}/lambda_{lam}/seed_{seed}"
+
+
+def attribution_dir(method, lam, seed):
+    return f"results/attribute/{method}/lambda_{lam}/seed_{seed}"
+
+
+def all_run_dirs():
+    return [run_dir(*key) for key in run_keys()]
+
+
+def all_rankings():
+    return [f"{attribution_dir(*key)}/ranking.tsv" for key in run_keys()]
+
+
+def all_enrichment_tables():
+    """The GSEA prerank table of every run (what the report ranks pathways by)."""
+    return [
+        f"results/enrich/{method}/lambda_{lam}/seed_{seed}/ranking.prerank.tsv"
+        for method, lam, seed in run_keys()
+    ]
+
+
+def wildcard_pattern(values):
+    """A regex matching exactly the given strings (for wildcard_constraints)."""
+    return "|".join(re.escape(v) for v in values)
+
+
+def needs_graph(method):
+    return METHODS[method]["prior"] == "graph"
+
+
+def train_inputs(wildcards):
+    """Files one training run reads: its seed's expression and split, the real graph (for the
+    test-set graph penalty every method reports), and the prior's graph or meta-features."""
+    method = METHODS[wildcards.method]
+    seed = wildcards.seed
+    inputs = {
+        "expression": f"results/preprocess/seed_{seed}/expression.tsv",
+        "labels": study("labels"),
+        "splits": f"results/splits/seed_{seed}/splits.tsv",
+        "eval_graph": f"results/graph/seed_{seed}/graph.npz",
+    }
+    if method["prior"] == "graph":
+        kind = "random" if method.get("graph", "real") == "random" else "graph"
+        inputs["graph"] = f"results/graph/seed_{seed}/{kind}.npz"
+    if method["prior"] == "dapr":
+        inputs["meta_features"] = study("meta_features")
+    return inputs
+
+
+def train_options(wildcards, input):
+    """`aprior train` options of one run (method, lambda, k, prior inputs) besides the data."""
+    method = METHODS[wildcards.method]
+    options = [f"--task {config['train']['task']}", f"--prior {method['prior']}"]
+    if method["prior"] != "none":
+        options += [
+            f"--attribution {method.get('attribution', 'eg')}",
+            f"--lambda {wildcards.lam}",
+            f"--k {config['train']['k']}",
+        ]
+    if "graph" in input.keys():
+        options.append(f"--graph {input.graph}")
+    if "meta_features" in input.keys():
+        options.append(f"--meta-features {input.meta_features}")
+    options += [config["train"]["extra"], method.get("extra", "")]
+    return " ".join(o for o in options if o)
+
+
+def simulate_options():
+    """`aprior simulate` options implied by the training task."""
+    task = config["train"]["task"]
+    if task == "multiclass":
+        raise ValueError(
+            "train.task multiclass: aprior simulate makes regression or binary targets; "
+            "use inputs.source: files for a multiclass study"
+        )
+    return "--task classification" if task == "binary" else "--task regression"
+
+
+def preprocess_options(wildcards, input):
+    """`aprior preprocess` options that depend on the configuration and the inputs."""
+    options = []
+    if not SIMULATE and not config["inputs"]["files"]["genes_as_rows"]:
+        options.append("--samples-as-rows")
+    else:
+        options.append("--genes-as-rows")
+    if input.annotation:
+        options.append(f"--annotation {input.annotation}")
+    return " ".join(options)

@@ -1,0 +1,44 @@
+# Per seed (the genes kept by preprocessing depend on the training samples): gene-gene edges ->
+# sparse adjacency + Laplacian over the expression's genes, and the random control graph.
+
+
+rule graph:
+    input:
+        edges=study("edges"),
+        expression="results/preprocess/seed_{seed}/expression.tsv",
+    output:
+        "results/graph/seed_{seed}/graph.npz",
+    params:
+        threshold=config["graph"]["threshold"],
+        normalized="--normalized" if config["graph"]["normalized"] else "",
+    log:
+        "logs/graph/seed_{seed}/graph.log",
+    benchmark:
+        "benchmarks/graph/seed_{seed}/graph.tsv"
+    conda:
+        "../envs/aprior.yaml"
+    shell:
+        "aprior graph --edges {input.edges} --expression {input.expression}"
+        " --threshold {params.threshold} {params.normalized} -o {output} > {log} 2>&1"
+
+
+rule random_graph:
+    input:
+        edges=study("edges"),
+        expression="results/preprocess/seed_{seed}/expression.tsv",
+    output:
+        "results/graph/seed_{seed}/random.npz",
+    params:
+        threshold=config["graph"]["threshold"],
+        kind=config["graph"]["random"],
+        normalized="--normalized" if config["graph"]["normalized"] else "",
+    log:
+        "logs/graph/seed_{seed}/random.log",
+    benchmark:
+        "benchmarks/graph/seed_{seed}/random.tsv"
+    conda:
+        "../envs/aprior.yaml"
+    shell:
+        "aprior graph --edges {input.edges} --expression {input.expression}"
+        " --threshold {params.threshold} {params.normalized} --random {params.kind} --seed {wildcards.seed}"
+        " -o {output} > {log} 2>&1"

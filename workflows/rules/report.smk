@@ -1,0 +1,23 @@
+# One self-contained HTML page: comparison table, plots (embedded) and top pathways.
+
+
+rule report:
+    input:
+        runs=all_run_dirs(),
+        enrich=all_enrichment_tables(),
+        compare="results/compare",
+        truth=optional_study("truth"),
+    output:
+        REPORT,
+    params:
+        truth=lambda wildcards, input: f"--truth {input.truth}" if input.truth else "",
+        top=config["report"]["top_pathways"],
+    log:
+        "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
+    conda:
+        "../envs/aprior.yaml"
+    shell:
+        "python -m aprior_cli.cli.report --runs {input.runs} --enrich {input.enrich}"
+        " --compare {input.compare} {params.truth} --top {params.top} -o {output} > {log} 2>&1"
