@@ -7,6 +7,7 @@ single file is written), then :func:`enrich_ranking`, and writes the tables.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.io.gmt import GeneSetLibrary
 
 METHODS = ("prerank", "ora")
+
+log = logging.getLogger("aprior.enrich")
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,10 @@ def enrich_ranking(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLib
     if "ora" in options.methods:
         query, universe = query_and_universe(ranking, options.top_k, background)
         universe_set = set(universe)
+        n_in = sum(g in universe_set for g in query)
+        if n_in < len(query):
+            log.warning("%s: %d of the top %d genes are not in the background and are left out "
+                        "of ORA", name, len(query) - n_in, len(query))
         frames = []
         for lib in libraries:
             t = over_representation(query, universe, lib.gene_sets, options.min_size,
@@ -175,7 +182,7 @@ def enrich_ranking(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLib
         result.tables["ora"] = table.reset_index(drop=True)
         summary["ora"] = {
             "top_k": options.top_k,
-            "n_query_in_background": sum(g in universe_set for g in query),
+            "n_query_in_background": n_in,
             "background_size": len(universe_set),
             "background": "given" if background is not None else "all ranked genes",
             "n_sets_tested": len(table),
