@@ -71,6 +71,10 @@ def _parse_methods(text: str) -> tuple[str, ...]:
               help="A term is significant when its BH/GSEA q-value is below this.")
 @click.option("--permutations", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Prerank: gene-set permutations.")
+@click.option("--prerank-method", type=click.Choice(["permutation", "multilevel"]),
+              default="permutation", show_default=True,
+              help="Prerank p-values: GSEA gene-set permutations, or fgsea's multilevel method "
+                   "(accurate small p-values; no FWER).")
 @click.option("--min-size", type=click.IntRange(min=1), default=15, show_default=True,
               help="Smallest gene set tested (genes inside the ranking / background).")
 @click.option("--max-size", type=click.IntRange(min=1), default=500, show_default=True,
@@ -90,7 +94,7 @@ def _parse_methods(text: str) -> tuple[str, ...]:
 @handle_errors
 def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
             score_column: str | None, method_text: str, top_k: int, background: str | None,
-            fdr: float, permutations: int, min_size: int, max_size: int, ignore_case: bool,
+            fdr: float, permutations: int, prerank_method: str, min_size: int, max_size: int, ignore_case: bool,
             duplicate_genes: str, plot_format: str, top_terms: int, seed: int,
             threads: int | None, verbose: int, quiet: bool) -> None:
     """Pathway enrichment of one or more gene rankings, with FDR.
@@ -114,7 +118,8 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
 
     options = EnrichmentOptions(methods=_parse_methods(method_text), top_k=top_k, fdr=fdr,
                                 permutations=permutations, seed=seed, min_size=min_size,
-                                max_size=max_size, threads=threads or 1, top_terms=top_terms)
+                                max_size=max_size, threads=threads or 1, top_terms=top_terms,
+                                prerank_method=prerank_method)
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{outdir}: exists and is not a directory")

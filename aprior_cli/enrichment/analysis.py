@@ -38,6 +38,7 @@ class EnrichmentOptions:
     max_size: int = 500
     threads: int = 1
     top_terms: int = 20
+    prerank_method: str = "permutation"
 
     def __post_init__(self) -> None:
         bad = [m for m in self.methods if m not in METHODS]
@@ -197,7 +198,8 @@ def enrich_ranking(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLib
         for lib in libraries:
             t = prerank(ranking, lib.gene_sets, permutations=options.permutations,
                         seed=options.seed, min_size=options.min_size, max_size=options.max_size,
-                        threads=options.threads, fdr=options.fdr, positive_only=positive_only)
+                        threads=options.threads, fdr=options.fdr, positive_only=positive_only,
+                        method=options.prerank_method)
             t.insert(0, "library", lib.name)
             frames.append(t)
         table = pd.concat(frames, ignore_index=True)
@@ -209,6 +211,7 @@ def enrich_ranking(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLib
         qs = table["fdr_qvalue"].to_numpy()
         nes = table["nes"].to_numpy()
         summary["prerank"] = {
+            "method": options.prerank_method,
             "permutations": options.permutations,
             "seed": options.seed,
             "weight": 1.0,

@@ -5,7 +5,8 @@ gene of the set raises the running sum by ``|score| / sum_{hits} |score|`` and a
 lowers it by ``1 / (N - N_hits)``; ES is the maximum deviation from zero. Significance comes
 from gseapy's gene-set permutations (``permutations`` random sets of the same size, ``seed``):
 NES = ES / mean(|null ES| of the same sign), nominal p-value, FDR q-value (GSEA's
-NES-based FDR, computed within one library) and FWER.
+NES-based FDR, computed within one library) and FWER. ``method="multilevel"`` uses gseapy's
+port of fgsea's multilevel procedure instead, which estimates small p-values accurately.
 
 Sign convention for attribution rankings
 ----------------------------------------
@@ -61,7 +62,8 @@ def restrict_gene_sets(gene_sets: Mapping[str, Sequence[str]], genes: Sequence[s
 
 def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutations: int = 1000,
             seed: int = 0, min_size: int = 15, max_size: int = 500, threads: int = 1,
-            fdr: float = 0.05, positive_only: bool | None = None) -> pd.DataFrame:
+            fdr: float = 0.05, positive_only: bool | None = None,
+            method: str = "permutation") -> pd.DataFrame:
     """Run GSEA prerank of ``ranking`` against ``gene_sets``.
 
     Parameters
@@ -83,6 +85,10 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
         Threshold for the ``significant`` column.
     positive_only
         Count only NES > 0 as significant; default: when all scores are >= 0.
+    method
+        ``"permutation"`` (classic GSEA gene-set permutations) or ``"multilevel"`` (gseapy's
+        port of fgsea's adaptive multilevel p-values, not limited to 1/permutations; no FWER,
+        so ``fwer_pvalue`` is NaN).
 
     Returns
     -------
@@ -98,6 +104,8 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
         raise UserInputError("prerank: gene identifiers in the ranking must be unique")
     if permutations < 1:
         raise UserInputError("--permutations: must be at least 1")
+    if method not in ("permutation", "multilevel"):
+        raise UserInputError(f"--prerank-method: {method!r} is not permutation or multilevel")
     if positive_only is None:
         positive_only = bool((ranking.to_numpy() >= 0).all())
     sets = restrict_gene_sets(gene_sets, list(ranking.index), min_size, max_size)
@@ -114,7 +122,7 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
     runner = gseapy.Prerank(rnk=rnk, gene_sets=sets, outdir=None, min_size=min_size,
                             max_size=max_size, permutation_num=int(permutations), weight=1.0,
                             ascending=None, threads=threads, no_plot=True, seed=int(seed),
-                            verbose=False)
+                            verbose=False, method=method)
     runner._logger.handlers[:] = [_ForwardToDebug()]
     try:
         runner.run()
@@ -130,7 +138,8 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
         "nes": res["NES"].astype(float).to_numpy(),
         "pvalue": res["NOM p-val"].astype(float).to_numpy(),
         "fdr_qvalue": res["FDR q-val"].astype(float).to_numpy(),
-        "fwer_pvalue": res["FWER p-val"].astype(float).to_numpy(),
+        "fwer_pvalue": (res["FWER p-val"].astype(float).to_numpy() if "FWER p-val" in res
+                        else np.full(len(res), np.nan)),
         "leading_edge_size": [len(x.split(";")) if x else 0 for x in leading],
         "leading_edge": leading,
     })

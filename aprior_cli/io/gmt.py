@@ -153,8 +153,9 @@ def read_gmt(path: str | os.PathLike) -> GeneSetLibrary:
         if looks_like_library_name(str(path)):
             raise UserInputError(
                 f"{path}: not a local GMT file. aprior enrich works offline and does not download "
-                "gene-set libraries by name; get the file first (e.g. `aprior fetch <manifest>`, "
-                "or download the .gmt from MSigDB/Enrichr) and pass its path to --gmt")
+                "gene-set libraries by name; get the file first (e.g. `aprior fetch "
+                "msigdb_hallmark_v2023_2_symbols --allow-unverified` prints the cached path; "
+                "`aprior fetch --list` shows the others) and pass its path to --gmt")
         raise UserInputError(f"{path}: GMT file not found")
     if path.is_dir():
         raise UserInputError(f"{path}: is a directory, expected a GMT file")

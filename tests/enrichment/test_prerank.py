@@ -121,3 +121,24 @@ def test_es_matches_fgsea_cpp_reference(shared_data):
                 max_size=1000).set_index("term").loc[ref["pathway_name"]]
     np.testing.assert_allclose(t["es"], ref["ES"], rtol=0, atol=1e-12)
     assert list(t["set_size"]) == list(ref["size"])
+
+
+@pytest.mark.realdata
+def test_multilevel_method_on_broad_reference(shared_data):
+    """fgsea-style multilevel p-values: same ES, finite p/q below 1/permutations, no FWER."""
+    from aprior_cli.io.gmt import read_gmt
+    from aprior_cli.io.ranking import read_ranking
+
+    d = shared_data / "gsea" / "edb_reference"
+    ranking = read_ranking(d / "gsea_data.gsea_data.rnk")
+    library = read_gmt(d / "gene_sets.gmt")
+    t = prerank(ranking, library.gene_sets, permutations=100, seed=0,
+                method="multilevel").set_index("term")
+    assert t.loc["ES-SPECIFIC", "es"] == pytest.approx(-0.4856, abs=6e-5)
+    assert t.loc["OCT4 KD-SPECIFIC", "pvalue"] < 1 / 100  # not floored at 1/permutations
+    assert np.isfinite(t[["nes", "pvalue", "fdr_qvalue"]].to_numpy()).all()
+    assert t["fwer_pvalue"].isna().all()
+    assert {"ES-SPECIFIC", "CDX2 OE-SPECIFIC", "OCT4 KD-SPECIFIC", "TS-SPECIFIC"} <= set(
+        t.index[t["significant"]])
+    with pytest.raises(UserInputError, match="--prerank-method"):
+        prerank(ranking, library.gene_sets, permutations=10, method="fast")
