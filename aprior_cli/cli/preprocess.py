@@ -30,7 +30,10 @@ def sidecar(output: Path, suffix: str) -> Path:
                    "(OUT.report.json) and scaler (OUT.scaler.json) are written beside it.")
 @click.option("--lengths", "lengths_path", type=click.Path(dir_okay=False),
               help="Gene length table: gene id (first column) and a 'length' column (bp).")
-@click.option("--length-column", default="length", show_default=True)
+@click.option("--length-column", default="length", show_default=True,
+              help="Column of --lengths holding the length.")
+@click.option("--lengths-gene-column", default=None,
+              help="Column of --lengths holding the gene id (default: the first column).")
 @click.option("--gtf", "gtf_path", type=click.Path(dir_okay=False),
               help="GTF (.gtf[.gz]): exonic union length and gene_type/gene_biotype per gene.")
 @click.option("--annotation", "annotation_path", type=click.Path(dir_okay=False),
@@ -67,7 +70,7 @@ def sidecar(output: Path, suffix: str) -> Path:
 @verbosity_options
 @handle_errors
 def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: str | None,
-            length_column: str, gtf_path: str | None, annotation_path: str | None,
+            length_column: str, lengths_gene_column: str | None, gtf_path: str | None, annotation_path: str | None,
             normalization: str | None, strip_version: bool, duplicates: str,
             drop_missing_lengths: bool, keep_biotype: tuple[str, ...], no_biotype_filter: bool,
             max_zero_fraction: float, no_zero_filter: bool, log2: bool, zscore: bool,
@@ -121,7 +124,7 @@ def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: 
         lengths = genes["length"].astype(float)
         biotypes = genes["biotype"]
     elif lengths_path:
-        lengths = read_gene_lengths(lengths_path, length_column)
+        lengths = read_gene_lengths(lengths_path, length_column, lengths_gene_column)
     if annotation_path:
         biotypes = read_annotation(annotation_path)
     train = read_id_list(train_path, "sample id") if train_path else None

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
-from aprior_cli.io.tables import read_table, table_format
+from aprior_cli.io.tables import TEXT_FORMATS, read_table, table_format
 
 
 def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
@@ -26,10 +26,18 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
         The declared orientation (no guessing).
     """
     path = Path(path)
-    if table_format(path) == ".h5ad":
+    fmt = table_format(path)
+    if fmt == ".h5ad":
         df = read_table(path)
     else:
         df = read_table(path, index_col=0)
+        if fmt in TEXT_FORMATS:
+            # pandas renames repeated header names ("s1", "s1.1"); restore them so duplicate
+            # sample/gene ids are seen (and rejected or combined) instead of silently kept
+            header = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, nrows=1, dtype=str)
+            raw = [str(c) for c in header.iloc[0].tolist()[1:]]
+            if len(raw) == df.shape[1]:
+                df.columns = raw
     if df.index.name is None or str(df.index.name).startswith("Unnamed"):
         df.index.name = None
     df.index = df.index.astype(str)
