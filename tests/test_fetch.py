@@ -167,3 +167,35 @@ def test_cache_root_order(tmp_path, monkeypatch):
     assert cache_root() == tmp_path / "env"
     monkeypatch.delenv("APRIOR_DATA_DIR")
     assert cache_root().name == "aprior" and os.path.isabs(cache_root())
+
+
+@pytest.mark.parametrize(("exc", "expected"), [
+    ("dns", "(network: Temporary failure in name"),
+    ("timeout", "(network: timed out)"),
+    ("ftp", "(network: 530 Login incorrect"),
+    ("socket", "(network: Network is unreachable)"),
+])
+def test_network_failures_without_a_network(tmp_path, monkeypatch, exc, expected):
+    # the no-network cases that cannot be produced on loopback, raised by a stand-in downloader
+    import ftplib
+
+    import requests
+
+    errors = {
+        "dns": requests.exceptions.ConnectionError(
+            "HTTPSConnectionPool(host='example.org', port=443): Max retries exceeded "
+            "(Caused by NameResolutionError: [Errno -3] Temporary failure in name resolution)"),
+        "timeout": requests.exceptions.ReadTimeout("Read timed out. (read timeout=60)"),
+        "ftp": ftplib.error_perm("530 Login incorrect."),
+        "socket": OSError(101, "Network is unreachable"),
+    }
+
+    def failing_downloader(url, output_file, pooch_obj):
+        raise errors[exc]
+
+    monkeypatch.setattr("aprior_cli.fetch._downloader", lambda url, progressbar: failing_downloader)
+    with pytest.raises(FetchError) as info:
+        fetch_resource(manifest("http://127.0.0.1:9/net.tsv.gz"), cache_dir=tmp_path / "c")
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert "cannot download http://127.0.0.1:9/net.tsv.gz" in str(info.value)
+    assert cache_files(tmp_path / "c") == []
