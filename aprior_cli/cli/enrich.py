@@ -171,6 +171,15 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
     echo_summary(quiet, "\n".join(lines))
 
 
+def _six_digits(table):
+    """Float columns as text with 6 significant digits (p-values keep their exponent)."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            out[col] = [f"{v:.6g}" for v in out[col]]
+    return out
+
+
 def _write_outputs(out: Path, results: list, options, plot_format: str) -> list[Path]:
     from aprior_cli.enrichment.compare import compare_significant, significant_terms_matrix
     from aprior_cli.enrichment.plot import dotplot
@@ -181,7 +190,7 @@ def _write_outputs(out: Path, results: list, options, plot_format: str) -> list[
     for res in results:
         for method in ("ora", "prerank"):
             if method in res.tables:
-                written.append(write_table(res.tables[method],
+                written.append(write_table(_six_digits(res.tables[method]),
                                            out / f"{res.name}.{method}.tsv", index=False))
         path = out / f"{res.name}.summary.json"
         atomic_write_json(path, res.summary)
@@ -194,8 +203,9 @@ def _write_outputs(out: Path, results: list, options, plot_format: str) -> list[
         written.append(path)
     if len(results) > 1:
         by_name = {res.name: res.tables for res in results}
-        written.append(write_table(compare_significant(by_name), out / "comparison.tsv",
+        written.append(write_table(_six_digits(compare_significant(by_name)),
+                                   out / "comparison.tsv",
                                    index=False))
-        written.append(write_table(significant_terms_matrix(by_name),
+        written.append(write_table(_six_digits(significant_terms_matrix(by_name)),
                                    out / "comparison_terms.tsv", index=False))
     return written
