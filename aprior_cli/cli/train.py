@@ -92,6 +92,13 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     Output: model.pt, config.yaml, model.json, metrics.json, history.tsv, splits.tsv,
     features.txt and COMPLETE (written last) in OUTDIR.
     """
+    from aprior_cli.training.config import load_yaml, resolve
+
+    # the configuration first: a bad option fails before torch is even imported
+    cli_values = {opt.name: options[_param_name(opt)] for opt in OPTIONS}
+    yaml_values = load_yaml(config_file) if config_file else None
+    cfg = resolve(yaml_values, cli_values)
+
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.io.run_dir import (
         begin_run_dir,
@@ -100,12 +107,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         partial_dir,
         write_run_files,
     )
-    from aprior_cli.training.config import load_yaml, resolve
     from aprior_cli.training.run import execute, prepare
 
-    cli_values = {opt.name: options[_param_name(opt)] for opt in OPTIONS}
-    yaml_values = load_yaml(config_file) if config_file else None
-    cfg = resolve(yaml_values, cli_values)
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     inputs = read_inputs(cfg)
