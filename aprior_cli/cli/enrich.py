@@ -12,7 +12,6 @@ from aprior_cli.cli.common import (
     handle_errors,
     outdir_option,
     seed_option,
-    threads_option,
     verbosity_options,
 )
 from aprior_cli.errors import UserInputError
@@ -89,7 +88,8 @@ def _parse_methods(text: str) -> tuple[str, ...]:
 @click.option("--top-terms", type=click.IntRange(min=1), default=20, show_default=True,
               help="Terms shown in the plot and listed in the summary JSON.")
 @seed_option()
-@threads_option
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads for gseapy's prerank (gseapy caps it at CPUs - 1) [default: 1].")
 @verbosity_options
 @handle_errors
 def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
