@@ -62,3 +62,12 @@ def read_merge_features(path: str | os.PathLike) -> pd.DataFrame:
         raise UserInputError(f"{path}: expected a GENE column (MERGE feature table)")
     table = table.drop(columns=[c for c in MERGE_NON_FEATURES if c in table.columns])
     return table.set_index("GENE")
+
+
+def read_gdsc_dapr_task(data_dir: str | os.PathLike,
+                        drug: str) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """(expression, LN_IC50 response, MERGE meta-features) from a ``shared/data``-style folder."""
+    data_dir = Path(data_dir)
+    return (read_gdsc_expression(data_dir / "gdsc" / "GDSC_rnaseq_sanger.from_rda.csv.gz"),
+            read_gdsc_response(data_dir / "gdsc" / "raw" / "GDSC2_fitted_dose_response.tsv", drug),
+            read_merge_features(data_dir / "merge_aml" / "merge_features.csv"))
