@@ -178,7 +178,7 @@ def test_p20000_without_a_dense_matrix():
     assert largest < 50 * p * 8  # a p x p float32 matrix would be 1.6 GB
     v = phi.detach().abs().mean(0).numpy().astype(np.float64)
     expected_graph = float(((v - np.roll(v, -1)) ** 2).sum())
-    assert float(priors[1](phi)) == pytest.approx(expected_graph, rel=1e-4)
+    assert float(priors[1](phi.detach())) == pytest.approx(expected_graph, rel=1e-4)
 
 
 def test_make_prior_registry_and_errors():
