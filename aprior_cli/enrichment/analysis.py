@@ -16,7 +16,7 @@ import pandas as pd
 
 from aprior_cli.enrichment.ora import over_representation
 from aprior_cli.enrichment.overlap import check_overlap, identifier_overlap
-from aprior_cli.enrichment.prerank import prerank, restrict_gene_sets
+from aprior_cli.enrichment.prerank import prerank, restrict_gene_sets, sort_prerank
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.gmt import GeneSetLibrary
 
@@ -202,11 +202,7 @@ def enrich_ranking(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLib
                         method=options.prerank_method)
             t.insert(0, "library", lib.name)
             frames.append(t)
-        table = pd.concat(frames, ignore_index=True)
-        neg_nes = -table["nes"].to_numpy()
-        table = table.assign(_k=neg_nes).sort_values(["fdr_qvalue", "pvalue", "_k", "library",
-                                                      "term"], kind="mergesort")
-        table = table.drop(columns="_k").reset_index(drop=True)
+        table = sort_prerank(pd.concat(frames, ignore_index=True), positive_only)
         result.tables["prerank"] = table
         qs = table["fdr_qvalue"].to_numpy()
         nes = table["nes"].to_numpy()

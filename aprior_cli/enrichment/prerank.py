@@ -60,6 +60,16 @@ def restrict_gene_sets(gene_sets: Mapping[str, Sequence[str]], genes: Sequence[s
     return out
 
 
+def sort_prerank(table: pd.DataFrame, positive_only: bool) -> pd.DataFrame:
+    """Best first: by q-value, p-value, then larger |NES|. With ``positive_only`` (non-negative
+    scores) all NES > 0 terms come before the NES <= 0 ones, so row order = relevance."""
+    nes = table["nes"].to_numpy(dtype=float)
+    keys = table.assign(_tail=(nes <= 0) if positive_only else np.zeros(len(table), bool),
+                        _abs=-np.abs(nes))
+    keys = keys.sort_values(["_tail", "fdr_qvalue", "pvalue", "_abs", "term"], kind="mergesort")
+    return keys.drop(columns=["_tail", "_abs"]).reset_index(drop=True)
+
+
 def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutations: int = 1000,
             seed: int = 0, min_size: int = 15, max_size: int = 500, threads: int = 1,
             fdr: float = 0.05, positive_only: bool | None = None,
@@ -93,7 +103,7 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`PRERANK_COLUMNS`, sorted by q-value, then p-value, then decreasing NES.
+        Columns :data:`PRERANK_COLUMNS`, sorted best first (:func:`sort_prerank`).
         ``leading_edge`` is ``;``-separated in ranking order.
     """
     import gseapy
@@ -147,9 +157,7 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
     if positive_only:
         sig &= table["nes"].to_numpy() > 0
     table.insert(PRERANK_COLUMNS.index("significant"), "significant", sig)
-    table["_neg_nes"] = -table["nes"]
-    table = table.sort_values(["fdr_qvalue", "pvalue", "_neg_nes", "term"], kind="mergesort")
-    table = table.drop(columns="_neg_nes").reset_index(drop=True)
+    table = sort_prerank(table, positive_only)
     if not np.isfinite(table["nes"].to_numpy()).all():
         log.warning("prerank: some NES are not finite (too few permutations for a set?)")
     return table[PRERANK_COLUMNS]

@@ -37,6 +37,9 @@ def test_planted_top_set_is_significant_and_negative_tail_is_not_counted():
     assert t.loc["BOTTOM", "nes"] < 0 and t.loc["BOTTOM", "fdr_qvalue"] < 0.05
     assert not bool(t.loc["BOTTOM", "significant"])
     assert np.isfinite(t[["es", "nes", "pvalue", "fdr_qvalue"]].to_numpy()).all()
+    # row order = relevance: every NES > 0 term before BOTTOM despite BOTTOM's small q
+    positive_rows = [i for i, v in enumerate(t["nes"]) if v > 0]
+    assert max(positive_rows) < list(t.index).index("BOTTOM")
     # leading edge of TOP: its genes up to the ES peak, in ranking order
     lead = t.loc["TOP", "leading_edge"].split(";")
     assert lead == [g for g in ranking.index if g in set(lead)]
@@ -45,6 +48,8 @@ def test_planted_top_set_is_significant_and_negative_tail_is_not_counted():
     signed = prerank(ranking, sets, permutations=200, seed=1, min_size=5, max_size=100,
                      positive_only=False).set_index("term")
     assert bool(signed.loc["BOTTOM", "significant"])
+    assert list(signed.index[:2]) == ["TOP", "BOTTOM"] or list(signed.index[:2]) == [
+        "BOTTOM", "TOP"]  # signed: ordered by q, then |NES|
 
 
 def test_same_seed_same_result_and_es_does_not_depend_on_seed():
