@@ -93,3 +93,41 @@ def test_posthoc_fast_equals_generic(chunk):
     ig = {fast: integrated_gradients(model, x, n_steps=8, fast_path=fast).attributions
           for fast in (True, False)}
     torch.testing.assert_close(ig[True], ig[False])
+
+
+class Affine(nn.Module):
+    """A per-feature affine input layer declaring its coefficients."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.register_buffer("scale", torch.linspace(0.5, 2.0, p, dtype=torch.float64))
+        self.register_buffer("shift", torch.linspace(-1.0, 1.0, p, dtype=torch.float64))
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+    def affine_coefficients(self):
+        return self.scale, self.shift
+
+
+def _prefixed_models():
+    torch.manual_seed(4)
+    yield nn.Sequential(Affine(7), nn.Linear(7, 5), nn.Tanh(), nn.Linear(5, 1)).double()
+    models = pytest.importorskip("aprior_cli.models")
+    mlp = models.build_mlp(7, hidden=(5,), standardize=True).double()
+    mlp[0].fit(torch.randn(20, 7, dtype=torch.float64) * 3 + 1)
+    yield mlp
+
+
+def test_affine_prefix_takes_the_fast_path_and_matches():
+    x = torch.randn(6, 7, dtype=torch.float64)
+    refs = torch.randn(9, 7, dtype=torch.float64)
+    for model in _prefixed_models():
+        first, rest = split_first_linear(model)
+        torch.testing.assert_close(rest(first(x)), model(x))
+        phis = [training_attributions(model, x, k=2, generator=torch.Generator().manual_seed(0),
+                                      fast_path=fast) for fast in (True, False)]
+        torch.testing.assert_close(phis[0], phis[1])
+        post = [expected_gradients(model, x, refs, n_samples=6, seed=1, fast_path=fast)
+                for fast in (True, False)]
+        torch.testing.assert_close(post[0].attributions, post[1].attributions)
