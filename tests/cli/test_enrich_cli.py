@@ -256,3 +256,27 @@ def test_real_entrez_ranking_against_symbol_sets_fails(shared_data, tmp_path):
     line = _bad(tmp_path, [str(path), "--gmt", str(d / "gmt" / "h.all.v7.0.symbols.gmt")],
                 "no gene identifier matches")
     assert "looks like Entrez ids but the gene sets use gene symbols" in line
+
+
+def test_same_library_twice(tmp_path):
+    rpath, gmt = _study(tmp_path / "r")
+    _bad(tmp_path, [str(rpath), "--gmt", str(gmt), "--gmt", str(gmt)],
+         "two files share the library name 'sets'")
+
+
+def test_gzipped_ranking_and_two_libraries(tmp_path):
+    rpath, gmt = _study(tmp_path / "r")
+    gz = tmp_path / "attr.tsv.gz"
+    pd.read_csv(rpath, sep="\t").to_csv(gz, sep="\t", index=False, compression="gzip")
+    other = tmp_path / "other.gmt"
+    other.write_text("TOP10\t\t" + "\t".join(f"GENE{i}" for i in range(10)) + "\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["enrich", str(gz), "--gmt", str(gmt), "--gmt", str(other),
+                                   "-o", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    ora = pd.read_csv(out / "attr.ora.tsv", sep="\t")
+    assert set(ora["library"]) == {"sets", "other"}
+    top10 = ora.set_index("term").loc["TOP10"]
+    assert top10["overlap"] == 10 and top10["library"] == "other"
+    # BH within each library: the single 'other' set keeps its p-value as q-value
+    assert top10["fdr_qvalue"] == pytest.approx(top10["pvalue"], rel=1e-5)
