@@ -25,10 +25,10 @@ from aprior_cli.errors import UserInputError
 _LAMBDA = re.compile(r"^lambda_(?P<value>.+)$")
 _SEED = re.compile(r"^seed_(?P<value>\d+)$")
 
-#: metrics shown first (when present), then any other numeric ``test_*`` metric
+#: metrics shown in the comparison table and the paired tests (those present)
 PREFERRED_METRICS = ["test_r2", "test_auc", "test_accuracy", "test_loss",
                      "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg",
-                     "test_prior_eg", "best_epoch"]
+                     "best_epoch"]
 METRIC_LABELS = {
     "test_graph_penalty_eg": "test-set graph penalty (EG, real graph; lower = smoother)",
     "test_graph_penalty_grad": "test-set graph penalty (gradients, real graph)",
@@ -81,13 +81,10 @@ def read_truth(path: str | None) -> dict:
 
 
 @click.command("report", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--runs", "run_dirs", multiple=True, required=True,
-              type=click.Path(file_okay=False),
-              help="Run directories of `aprior train` (repeatable; the shell may expand a "
-                   "glob); laid out as <method>/lambda_<x>/seed_<n>.")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--enrich", "enrich_tables", multiple=True, type=click.Path(dir_okay=False),
-              help="Enrichment tables of the runs (NAME.prerank.tsv or NAME.ora.tsv of "
-                   "`aprior enrich`), same layout (repeatable).")
+              help="Enrichment table of a run (NAME.prerank.tsv or NAME.ora.tsv of "
+                   "`aprior enrich`), laid out like the runs (repeat for each run).")
 @click.option("--compare", "compare_dir", type=click.Path(file_okay=False),
               help="Output folder of `aprior compare`: its tables and plots are included.")
 @click.option("--truth", "truth_path", type=click.Path(dir_okay=False),
@@ -102,7 +99,10 @@ def read_truth(path: str | None) -> dict:
 def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_dir: str | None,
             truth_path: str | None, top: int, title: str, output: str, verbose: int,
             quiet: bool) -> None:
-    """Write one self-contained HTML page: comparison table, plots and top pathways."""
+    """Write one self-contained HTML page: comparison table, plots and top pathways.
+
+    RUN_DIRS are `aprior train` run directories laid out as <method>/lambda_<x>/seed_<n>.
+    """
     from aprior_cli.io import read_table
     from aprior_cli.io.atomic import atomic_write_text
     from aprior_cli.report import (
@@ -128,7 +128,6 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
     compare_tables, compare_figures = _read_compare(compare_dir)
 
     metrics = [m for m in PREFERRED_METRICS if m in runs.columns]
-    metrics += sorted(c for c in runs.columns if c.startswith("test_") and c not in metrics)
     sections = [_overview(runs, truth)]
     comparison = Section("Comparison of methods", paragraphs=[
         "Mean ± standard deviation over seeds of each run's metrics.json (test set: samples "
@@ -202,8 +201,15 @@ def _planted_sentence(planted: str, table) -> str:
     return f"Planted pathway {planted}: " + "; ".join(parts) + "."
 
 
+#: files of an `aprior compare` folder the report shows (the others repeat its own tables)
+COMPARE_TABLES = {"paired_tests.tsv": "Paired tests between methods (runs paired by seed and "
+                                      "split; p-values corrected across metrics)"}
+COMPARE_FIGURES = {"comparison.png": "Each metric per method (aprior compare; paired runs "
+                                     "joined)"}
+
+
 def _read_compare(compare_dir: str | None):
-    """Small TSV tables and PNG plots of an `aprior compare` folder (sorted by name)."""
+    """The paired-test table and the plot of an `aprior compare` folder (those present)."""
     from aprior_cli.io import read_table
     from aprior_cli.report import Figure
 
@@ -212,8 +218,15 @@ def _read_compare(compare_dir: str | None):
     folder = Path(compare_dir)
     if not folder.is_dir():
         raise UserInputError(f"{compare_dir}: not a folder")
-    tables = [(p.name, read_table(p)) for p in sorted(folder.glob("*.tsv"))]
-    figures = [Figure(p.name, p.read_bytes()) for p in sorted(folder.glob("*.png"))]
+    tables = []
+    for name, caption in COMPARE_TABLES.items():
+        if (folder / name).is_file():
+            table = read_table(folder / name)
+            if "metric" in table.columns:  # the headline metrics only
+                table = table[table["metric"].isin(PREFERRED_METRICS)]
+            tables.append((caption, table))
+    figures = [Figure(caption, (folder / name).read_bytes())
+               for name, caption in COMPARE_FIGURES.items() if (folder / name).is_file()]
     return tables, figures
 
 

@@ -42,15 +42,13 @@ def results(tmp_path):
                                  "driver_pathway": PLANTED}))
     compare = tmp_path / "results" / "compare"
     compare.mkdir()
-    pd.DataFrame({"metric": ["test_r2"], "p_value": [0.03]}).to_csv(compare / "tests.tsv",
+    pd.DataFrame({"metric": ["test_r2"], "p_value": [0.03]}).to_csv(compare / "paired_tests.tsv",
                                                                      sep="\t", index=False)
     return tmp_path, runs, tables, truth, compare
 
 
 def args_for(runs, tables, truth, compare, out):
-    args = []
-    for run in runs:
-        args += ["--runs", str(run)]
+    args = [str(run) for run in runs]
     for table in tables:
         args += ["--enrich", str(table)]
     return args + ["--truth", str(truth), "--compare", str(compare), "-o", str(out)]
@@ -76,7 +74,7 @@ def test_report_has_table_plots_and_planted_pathway(results):
     assert "<td>2, 2</td>" in page and "<td>1, 1</td>" in page
     assert page.count('<tr class="hit">') == 2  # its row in each method's top list
     # compare's table is included, plots are embedded
-    assert "tests.tsv" in page and "<td>0.03</td>" in page
+    assert "Paired tests between methods" in page and "<td>0.03</td>" in page
     assert page.count("data:image/png;base64,") == 2  # graph penalty and R²
     assert "written to" in result.output
 
@@ -84,7 +82,7 @@ def test_report_has_table_plots_and_planted_pathway(results):
 def test_report_without_truth_or_enrichment(results):
     tmp_path, runs, _, _, _ = results
     out = tmp_path / "r.html"
-    result = CliRunner().invoke(command, ["--runs", str(runs[0]), "-o", str(out)])
+    result = CliRunner().invoke(command, [str(runs[0]), "-o", str(out)])
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "Top pathways" not in page and "Comparison of methods" in page

@@ -135,6 +135,14 @@ def train_options(wildcards, input):
     return " ".join(o for o in options if o)
 
 
+def compare_baseline():
+    """Test every method against the plain model (`aprior compare` labels it "baseline")."""
+    if any(m["prior"] == "none" and "param-penalty" not in m.get("extra", "")
+           for m in METHODS.values()):
+        return "--baseline baseline"
+    return ""
+
+
 def simulate_options():
     """`aprior simulate` options implied by the training task."""
     task = config["train"]["task"]

@@ -1,11 +1,16 @@
-# Paired comparison of every run (methods x lambdas x seeds).
+# Paired comparison of every run (methods x lambdas x seeds; pairs share seed and split).
 
 
 rule compare:
     input:
         runs=all_run_dirs(),
     output:
-        directory("results/compare"),
+        table="results/compare/comparison.tsv",
+        tests="results/compare/paired_tests.tsv",
+        runs="results/compare/runs.tsv",
+        plot="results/compare/comparison.png",
+    params:
+        baseline=compare_baseline(),
     log:
         "logs/compare.log",
     benchmark:
@@ -13,4 +18,4 @@ rule compare:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior compare {input.runs} -o {output} > {log} 2>&1"
+        "aprior compare {input.runs} {params.baseline} -o $(dirname {output.table}) > {log} 2>&1"

@@ -5,11 +5,12 @@ rule report:
     input:
         runs=all_run_dirs(),
         enrich=all_enrichment_tables(),
-        compare="results/compare",
+        compare="results/compare/comparison.tsv",
         truth=optional_study("truth"),
     output:
         REPORT,
     params:
+        enrich=lambda wildcards, input: " ".join(f"--enrich {t}" for t in input.enrich),
         truth=lambda wildcards, input: f"--truth {input.truth}" if input.truth else "",
         top=config["report"]["top_pathways"],
     log:
@@ -19,5 +20,6 @@ rule report:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "python -m aprior_cli.cli.report --runs {input.runs} --enrich {input.enrich}"
-        " --compare {input.compare} {params.truth} --top {params.top} -o {output} > {log} 2>&1"
+        "python -m aprior_cli.cli.report {input.runs} {params.enrich}"
+        " --compare $(dirname {input.compare}) {params.truth} --top {params.top}"
+        " -o {output} > {log} 2>&1"
