@@ -13,12 +13,19 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from aprior_cli.dapr.penalty import DAPrPrior
+
+
+def _cpu_copy(net: nn.Module) -> nn.Module:
+    """An evaluation-mode CPU copy of ``net`` (the original is left untouched)."""
+    return copy.deepcopy(net).cpu().eval()
 
 
 def predicted_importance_table(prior: DAPrPrior) -> pd.DataFrame:
@@ -55,27 +62,21 @@ def second_order_attributions(prior: DAPrPrior, *, n_samples: int = 200,
         ``sum_k EG_jk - (g(M_j) - mean_l g(M_l))`` (Monte-Carlo error; exactly 0 in
         expectation, and 0 for a linear g up to reference sampling).
     """
-    net = prior.net
+    net_cpu = _cpu_copy(prior.net)  # the prior itself stays where it is (e.g. on CUDA)
     meta = prior.meta.detach().float().cpu()
-    was_training = net.training
-    net.eval()
-    net_cpu = net.cpu() if next(net.parameters()).device.type != "cpu" else net
     try:
-        try:
-            from aprior_cli.attribution import expected_gradients
-        except ImportError:
-            expected_gradients = None
-        if expected_gradients is not None:
-            result = expected_gradients(net_cpu, meta, meta, n_samples=n_samples, target=None,
-                                        seed=seed)
-            phi = result.attributions.detach()
-        else:
-            phi = _eg_fallback(net_cpu, meta, meta, n_samples, seed).detach()
-        with torch.no_grad():
-            g = net_cpu(meta).reshape(-1)
-            residual = phi.sum(1) - (g - g.mean())
-    finally:
-        net.train(was_training)
+        from aprior_cli.attribution import expected_gradients
+    except ImportError:
+        expected_gradients = None
+    if expected_gradients is not None:
+        result = expected_gradients(net_cpu, meta, meta, n_samples=n_samples, target=None,
+                                    seed=seed)
+        phi = result.attributions.detach().cpu()
+    else:
+        phi = _eg_fallback(net_cpu, meta, meta, n_samples, seed).detach()
+    with torch.no_grad():
+        g = net_cpu(meta).reshape(-1)
+        residual = phi.sum(1) - (g - g.mean())
     table = pd.DataFrame(phi.numpy().astype(np.float64), columns=prior.meta_columns)
     table.insert(0, "gene", prior.genes)
     table.insert(1, "g_M", g.numpy().astype(np.float64))
@@ -113,25 +114,21 @@ def partial_dependence(net: nn.Module, meta: torch.Tensor | np.ndarray, *, n_gri
     center = np.zeros(m) if center is None else np.asarray(center, dtype=np.float64)
     scale = np.ones(m) if scale is None else np.asarray(scale, dtype=np.float64)
     rows = []
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            for k in range(m):
-                col = m_t[:, k]
-                distinct = torch.unique(col)
-                if distinct.numel() <= n_grid:
-                    grid = distinct
-                else:
-                    grid = torch.linspace(float(col.min()), float(col.max()), n_grid)
-                block = m_t.repeat(grid.numel(), 1)               # (G*q, m)
-                block[:, k] = grid.repeat_interleave(q)
-                pd_values = net(block).reshape(grid.numel(), q).mean(1)
-                for v, pdv in zip(grid.tolist(), pd_values.tolist(), strict=True):
-                    rows.append({"meta_feature": columns[k], "value": v * scale[k] + center[k],
-                                 "value_standardized": v, "partial_dependence": pdv})
-    finally:
-        net.train(was_training)
+    net = _cpu_copy(net)
+    with torch.no_grad():
+        for k in range(m):
+            col = m_t[:, k]
+            distinct = torch.unique(col)
+            if distinct.numel() <= n_grid:
+                grid = distinct
+            else:
+                grid = torch.linspace(float(col.min()), float(col.max()), n_grid)
+            block = m_t.repeat(grid.numel(), 1)               # (G*q, m)
+            block[:, k] = grid.repeat_interleave(q)
+            pd_values = net(block).reshape(grid.numel(), q).mean(1)
+            for v, pdv in zip(grid.tolist(), pd_values.tolist(), strict=True):
+                rows.append({"meta_feature": columns[k], "value": v * scale[k] + center[k],
+                             "value_standardized": v, "partial_dependence": pdv})
     return pd.DataFrame(rows)
 
 
