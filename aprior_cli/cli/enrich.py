@@ -106,25 +106,14 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
     two or more rankings also comparison.tsv (significant-term counts and overlaps per pair)
     and comparison_terms.tsv (q-values side by side). Gene sets are read from local files only.
     """
-    from aprior_cli.enrichment.analysis import (
-        EnrichmentOptions,
-        enrich_ranking,
-        uppercase_library,
-        uppercase_ranking,
-        validate_inputs,
-    )
     from aprior_cli.io.gmt import read_gmt
     from aprior_cli.io.ranking import read_gene_list, read_ranking
 
-    options = EnrichmentOptions(methods=_parse_methods(method_text), top_k=top_k, fdr=fdr,
-                                permutations=permutations, seed=seed, min_size=min_size,
-                                max_size=max_size, threads=threads or 1, top_terms=top_terms,
-                                prerank_method=prerank_method)
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{outdir}: exists and is not a directory")
-
-    # 1. read and validate everything before computing or writing anything
+    # 1. read and validate everything before computing or writing anything (files first: a
+    #    typo in a path fails before scipy/statsmodels/gseapy are imported)
     libraries = [read_gmt(p) for p in gmts]
     lib_names = [lib.name for lib in libraries]
     if len(set(lib_names)) < len(lib_names):
@@ -134,6 +123,19 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
     names = ranking_names(list(rankings))
     loaded = [read_ranking(p, score_column=score_column, duplicates=duplicate_genes)
               for p in rankings]
+
+    from aprior_cli.enrichment.analysis import (
+        EnrichmentOptions,
+        enrich_ranking,
+        uppercase_library,
+        uppercase_ranking,
+        validate_inputs,
+    )
+
+    options = EnrichmentOptions(methods=_parse_methods(method_text), top_k=top_k, fdr=fdr,
+                                permutations=permutations, seed=seed, min_size=min_size,
+                                max_size=max_size, threads=threads or 1, top_terms=top_terms,
+                                prerank_method=prerank_method)
     if ignore_case:
         libraries = [uppercase_library(lib) for lib in libraries]
         loaded = [uppercase_ranking(r) for r in loaded]
