@@ -15,6 +15,16 @@ from aprior_cli.enrichment.overlap import (
 from aprior_cli.errors import UserInputError
 
 
+@pytest.fixture
+def enrich_log(caplog):
+    """Capture ``aprior.enrich`` records even after a CLI test set ``aprior`` to not propagate."""
+    logger = logging.getLogger("aprior.enrich")
+    logger.addHandler(caplog.handler)
+    with caplog.at_level(logging.WARNING, logger="aprior.enrich"):
+        yield caplog
+    logger.removeHandler(caplog.handler)
+
+
 def test_identifier_kinds():
     assert identifier_kind("7157") == "entrez"
     assert identifier_kind("ENSG00000141510") == "ensembl"
@@ -43,22 +53,20 @@ def test_entrez_against_symbols_is_an_error_with_a_hint():
         check_overlap(o, "ranking.tsv", "sets.gmt")
 
 
-def test_low_overlap_warns_loudly_with_fraction_and_case_hint(caplog):
+def test_low_overlap_warns_loudly_with_fraction_and_case_hint(enrich_log):
     ranked = ["Trp53", "Mdm2", "Egfr", "Brca1", "Kras", "Nras", "Myc", "Actb", "Gapdh", "Tp63",
               "Cdkn1a", "Akt1", "TP53"]
     sets = ["TP53", "MDM2", "EGFR", "BRCA1", "KRAS", "NRAS", "MYC", "ACTB", "GAPDH", "TP63",
             "CDKN1A", "AKT1", "X1", "X2"]
     o = identifier_overlap(ranked, sets)
     assert o.n_shared == 1 and o.n_shared_ignoring_case == 12
-    with caplog.at_level(logging.WARNING, logger="aprior.enrich"):
-        check_overlap(o, "mouse.rnk", "human.gmt")
-    text = caplog.text
+    check_overlap(o, "mouse.rnk", "human.gmt")
+    text = enrich_log.text
     assert "low identifier overlap" in text and "7.7% of the smaller side" in text
     assert "--ignore-case" in text
 
 
-def test_good_overlap_is_silent(caplog):
+def test_good_overlap_is_silent(enrich_log):
     o = identifier_overlap(["A", "B", "C"], ["A", "B", "C", "D"])
-    with caplog.at_level(logging.WARNING, logger="aprior.enrich"):
-        check_overlap(o, "r", "g")
-    assert caplog.text == ""
+    check_overlap(o, "r", "g")
+    assert enrich_log.text == ""
