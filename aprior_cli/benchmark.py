@@ -54,6 +54,7 @@ class Row:
     shape: str
     name: str
     seconds: float | None = None
+    cpu_seconds: float | None = None
     vs_plain: float | None = None
     speedup: float | None = None
     speedup_peer: str = ""
@@ -207,21 +208,28 @@ def training_steps(cfg: BenchConfig, n_features: int, batch: int,
 
 
 def time_interleaved(steps: dict[str, Callable[[], None]], repeats: int, device: torch.device,
-                     warmup: int = 2) -> dict[str, float]:
-    """Median seconds per call; rounds visit every step once, so load drifts hit all alike."""
+                     warmup: int = 2) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and process-CPU seconds per call.
+
+    Rounds visit every step once, so load drifts hit all alike; CPU time (all threads of this
+    process) is less sensitive to other processes competing for the cores.
+    """
     for fn in steps.values():
         for _ in range(warmup):
             fn()
     _sync(device)
     times: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, fn in steps.items():
             _sync(device)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             _sync(device)
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(v) for name, v in times.items()}
+            cpu[name].append(time.process_time() - start_cpu)
+    return ({name: statistics.median(v) for name, v in times.items()},
+            {name: statistics.median(v) for name, v in cpu.items()})
 
 
 def _rss_mb() -> float:
@@ -258,18 +266,20 @@ def posthoc_child(spec: dict) -> dict:
         else:  # pragma: no cover
             raise ValueError(method)
 
-    times = []
+    times, cpu = [], []
     for _ in range(spec["repeats"]):
         _sync(device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
         _sync(device)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_rss
-    return {"seconds": statistics.median(times), "peak_mb": peak}
+    return {"seconds": statistics.median(times), "cpu_seconds": statistics.median(cpu),
+            "peak_mb": peak}
 
 
 def run_posthoc(method: str, cfg: BenchConfig, n_features: int) -> dict | str:
@@ -327,13 +337,13 @@ def run_benchmark(cfg: BenchConfig, progress: Callable[[str], None] | None = Non
         say(f"training steps, {shape}")
         steps = training_steps(cfg, n_features, batch, reference)
         runnable = {n: f for n, f in steps.items() if not isinstance(f, str)}
-        medians = time_interleaved(runnable, cfg.repeats, device)
+        medians, cpu_medians = time_interleaved(runnable, cfg.repeats, device)
         plain = medians["plain step"]
         for name, fn in steps.items():
             if isinstance(fn, str):
                 table.append(Row(shape, name, note=fn))
                 continue
-            row = Row(shape, name, medians[name], medians[name] / plain)
+            row = Row(shape, name, medians[name], cpu_medians[name], medians[name] / plain)
             if name.startswith("ours") and "generic" not in name:
                 k = name.split("k=")[1]
                 ref = medians.get(f"reference EG+graph k={k}")
@@ -355,6 +365,7 @@ def run_benchmark(cfg: BenchConfig, progress: Callable[[str], None] | None = Non
                 row.note = result
             else:
                 row.seconds, row.peak_mb = result["seconds"], result["peak_mb"]
+                row.cpu_seconds = result.get("cpu_seconds")
             posthoc_rows[method] = row
         ours = posthoc_rows["ours"].seconds
         for method in ("captum", "shap"):
@@ -402,12 +413,13 @@ def format_table(rows: list[Row], cfg: BenchConfig) -> str:
     """The table as Markdown, with the environment line first."""
     mem_head = "peak GPU MB" if cfg.device.startswith("cuda") else "peak MB above imports"
     lines = [f"Environment: {environment(cfg)}", "",
-             f"| shape | row | median s | x plain | speed-up vs peer | {mem_head} | note |",
-             "|---|---|---:|---:|---:|---:|---|"]
+             f"| shape | row | median s | CPU s | x plain | speed-up vs peer | {mem_head} | note |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         speed = f"{r.speedup:.2f}x vs {r.speedup_peer}" if r.speedup else ""
         seconds = _fmt(r.seconds, "{:.4f}") if r.seconds is not None and r.seconds < 1 \
             else _fmt(r.seconds, "{:.2f}")
-        lines.append(f"| {r.shape} | {r.name} | {seconds} | {_fmt(r.vs_plain, '{:.2f}')} | "
+        lines.append(f"| {r.shape} | {r.name} | {seconds} | {_fmt(r.cpu_seconds, '{:.4g}')} | "
+                     f"{_fmt(r.vs_plain, '{:.2f}')} | "
                      f"{speed} | {_fmt(r.peak_mb, '{:.0f}')} | {r.note} |")
     return "\n".join(lines)

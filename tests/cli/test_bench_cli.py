@@ -54,7 +54,7 @@ def test_quick_prints_one_table(monkeypatch, tmp_path):
     assert "vs reference" in result.output and "vs Captum" in result.output
     assert "torch threads 1" in result.output
     plain = [line for line in lines if " plain step " in line][0]
-    assert float(plain.split(" | ")[2]) > 0
+    assert float(plain.split(" | ")[2]) > 0 and float(plain.split(" | ")[3]) > 0
     assert out.read_text().strip() == result.output.strip()
 
 
