@@ -7,6 +7,8 @@ batch correction is requested.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -41,6 +43,8 @@ def combat(x: pd.DataFrame, batch: pd.Series) -> pd.DataFrame:
     out = values.copy()
     if varies.any():
         genes_by_samples = pd.DataFrame(values[:, varies].T, columns=x.index)
-        corrected = pycombat_norm(genes_by_samples, list(labels))
+        with warnings.catch_warnings():  # inmoose uses numpy.matrix internally
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            corrected = pycombat_norm(genes_by_samples, list(labels))
         out[:, varies] = np.asarray(corrected, dtype=np.float64).T
     return pd.DataFrame(out, index=x.index, columns=x.columns)

@@ -275,7 +275,7 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
             if biotypes is None or biotypes.dropna().empty:
                 warn("biotype filter skipped: no biotype available (GTF without gene_type/"
                      "gene_biotype and no --annotation)")
-                report.steps.append({"step": "biotype", "skipped": "no biotype available"})
+                report.add("biotype", x, x, skipped="no biotype available")
             else:
                 before = x
                 bt = biotypes.reindex(x.columns)

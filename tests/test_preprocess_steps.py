@@ -126,7 +126,8 @@ def test_biotype_skipped_without_annotation():
     warnings = []
     _, _, report = preprocess(counts_table(), PreprocessOptions(normalization="none"),
                               warn=warnings.append)
-    assert {"step": "biotype", "skipped": "no biotype available"} in report["steps"]
+    assert {"step": "biotype", "genes_in": 5, "genes_out": 5, "samples_in": 4, "samples_out": 4,
+            "skipped": "no biotype available"} in report["steps"]
     assert len(warnings) == 1
 
 

@@ -9,7 +9,8 @@ integer ids over 25,000 genes, weights uniform in [0, 1) so the default threshol
 ~90 %), a mapping table (Entrez -> symbol for 24,000 of the ids, with a few one-to-many and
 many-to-one rows) and a feature list of 20,000 symbols; then times
 ``python -m aprior_cli graph --edges ... --mapping ... --features ... -o graph.npz`` in a
-subprocess and reports wall time and the child's peak resident memory (ru_maxrss).
+subprocess and reports wall time, the child's CPU time (user + sys) and peak resident memory
+(ru_maxrss), and the 1-minute load average (timings on a shared machine depend on it).
 Targets (issue 4): < 60 s and < 4 GB on 2 cores.
 """
 
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gzip", action="store_true", help="write and read edges.tsv.gz")
     parser.add_argument("--normalized", action="store_true")
+    parser.add_argument("--random", choices=["same-edges", "degree-preserving"], default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="aprior-bench-graph-", dir="/tmp"))
@@ -80,17 +82,23 @@ def main() -> None:
            "--features", str(files["features"]), "-o", str(out)]
     if args.normalized:
         cmd.append("--normalized")
+    if args.random:
+        cmd += ["--random", args.random, "--seed", str(args.seed)]
     t1 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t1
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_gb = usage.ru_maxrss / 1024**2
+    cpu_s = usage.ru_utime + usage.ru_stime
     if proc.returncode != 0:
         sys.exit(f"aprior graph failed: {proc.stderr.strip()}")
     stats = json.loads((folder / "graph.stats.json").read_text())
     result = {"edges_in_file": args.edges, "file": files["edges"].name,
+              "options": " ".join(cmd[cmd.index("-o") + 2:]) or "(defaults)",
               "file_mb": round(files["edges"].stat().st_size / 1e6, 1),
               "graph_edges": stats["graph"]["edges"], "features": stats["graph"]["features"],
-              "wall_s": round(wall, 1), "peak_rss_gb": round(peak_gb, 2),
+              "wall_s": round(wall, 1), "cpu_s": round(cpu_s, 1),
+              "peak_rss_gb": round(peak_gb, 2), "load_avg_1min": round(os.getloadavg()[0], 1),
               "npz_mb": round(out.stat().st_size / 1e6, 1), "generate_s": round(t_gen, 1),
               "cpu_count": os.cpu_count(), "targets": "wall < 60 s, peak < 4 GB"}
     print(json.dumps(result, indent=2))

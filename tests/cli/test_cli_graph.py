@@ -81,6 +81,8 @@ def test_expression_features_normalized_and_random_subprocess(tmp_path):
 @pytest.mark.parametrize("case, message", [
     ("wrong_columns", "bad.tsv: line 2: expected 3 tab-separated columns, found 4"),
     ("no_overlap", "no edge has both ends among the 6 features"),
+    ("mapped_no_overlap", "no edge has both ends among the 2 features (10 edges after"),
+    ("mapping_wrong_way", "--mapping: no edge id is found in column 'symbol'"),
     ("missing_edges", "nope.tsv: file not found"),
     ("missing_features", "nofeat.txt: file not found"),
     ("bad_column", "--map-from: "),
@@ -97,6 +99,11 @@ def test_bad_inputs(tmp_path, case, message):
         edges.write_text("1\t2\t0.5\n2\t3\t0.5\t7\n")
     elif case == "no_overlap":
         mapping = []  # Entrez ids never match symbols
+    elif case == "mapped_no_overlap":
+        features = tmp_path / "other.txt"
+        features.write_text("X\nY\n")
+    elif case == "mapping_wrong_way":
+        mapping[3], mapping[5] = "symbol", "entrez"
     elif case == "missing_edges":
         edges = tmp_path / "nope.tsv"
     elif case == "missing_features":
