@@ -199,7 +199,10 @@ def attribute_pairs(
     chunk = chunk_size or default_chunk_rows(n_features)
     _check_positive("chunk_size", chunk)
     alpha = alpha.to(inputs.dtype)
-    acc = torch.zeros((n_inputs, n_features), dtype=torch.float64, device=inputs.device)
+    # float64 sums only when the variance (a difference of sums) is wanted; otherwise the
+    # accumulator is output-sized and stays in the inputs' dtype
+    acc_dtype = torch.float64 if return_stderr else inputs.dtype
+    acc = torch.zeros((n_inputs, n_features), dtype=acc_dtype, device=inputs.device)
     acc_sq = torch.zeros_like(acc) if return_stderr else None
 
     with attribution_mode(model), frozen_parameters(model), torch.enable_grad():
@@ -254,11 +257,11 @@ def attribute_pairs(
                 acc_sq[n0:n1] += contrib.square_().sum(1, dtype=torch.float64)
             del contrib, block_sum
 
-        phi64 = acc / n_samples
+        phi = acc.div_(n_samples)
         stderr = None
         if acc_sq is not None:
             if n_samples > 1:
-                var = (acc_sq - n_samples * phi64.square()).clamp_min(0.0) / (n_samples - 1)
+                var = (acc_sq - n_samples * phi.square()).clamp_min(0.0) / (n_samples - 1)
                 stderr = (var / n_samples).sqrt().to(inputs.dtype)
             else:
                 stderr = torch.full_like(inputs, math.nan)
@@ -266,8 +269,8 @@ def attribute_pairs(
         if completeness:
             f_x = _forward_selected(model, inputs, target, chunk)
             f_ref = _reference_outputs(model, references, ref_idx, target, chunk)
-            residual = (phi64.sum(1) - (f_x.double() - f_ref.double().mean(1))).to(inputs.dtype)
-    return AttributionResult(phi64.to(inputs.dtype), stderr, residual)
+            residual = (phi.double().sum(1) - (f_x.double() - f_ref.double().mean(1))).to(inputs.dtype)
+    return AttributionResult(phi.to(inputs.dtype), stderr, residual)
 
 
 def expected_gradients(
