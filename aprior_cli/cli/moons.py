@@ -34,13 +34,16 @@ log = logging.getLogger("aprior")
               show_default=True,
               help="What g(M) is compared with: signed per-sample EG (the authors' two-moons "
                    "code), |EG| per sample, or mean |EG|.")
+@click.option("--width", type=click.Choice(["half", "quarter"]), default="half", show_default=True,
+              help="MLP hidden sizes: half = D/2, D/4; quarter = D/4, D/8 "
+                   "(the authors' two_moons.py; 4x cheaper). D = 2 + p.")
 @click.option("--quick", is_flag=True,
               help="A small smoke run: p=20,50, 2 datasets, 40 epochs (overrides those options).")
 @threads_option
 @verbosity_options
 @handle_errors
 def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, patience: int,
-            attribution: str, quick: bool, threads: int | None, verbose: int,
+            attribution: str, width: str, quick: bool, threads: int | None, verbose: int,
             quiet: bool) -> None:
     """Two moons + p nuisance features: test accuracy of an MLP vs MLP + DAPr.
 
@@ -70,9 +73,10 @@ def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, p
         log.debug("p=%d dataset=%d MLP=%.3f DAPr=%.3f", p, d, res["MLP"], res["DAPr"])
 
     runs, summary = run_moons(ps, datasets, seed=seed, config=config, attribution=attribution,
-                              on_run=report)
+                              width_divisor=2 if width == "half" else 4, on_run=report)
     write_moons_outputs(runs, summary, outdir)
-    lines = [f"two moons, {datasets} dataset(s) per p, {time.perf_counter() - start:.0f} s:"]
+    lines = [f"two moons, {datasets} dataset(s) per p, MLP width {width}, "
+             f"{time.perf_counter() - start:.0f} s:"]
     for p in ps:
         row = summary[summary["p"] == p].set_index("method")
         lines.append(f"  p={p:5d}  MLP {row.loc['MLP', 'mean_accuracy']:.3f} ± "

@@ -5,7 +5,8 @@ drawn from two interleaving half-circles (scikit-learn's ``make_moons`` geometry
 N(0, 0.1) noise; p nuisance coordinates N(0, 1); split 20 % train / 40 % validation / 40 % test.
 Meta-features of each input column = its mean and standard deviation over the training split
 (standardised over the columns); g is linear. f is an MLP with hidden sizes p/2 and p/4 of its
-input width (the issue's specification; the authors' script uses D/4 and D/8), trained with
+input width (the issue's specification, ``width_divisor=2``; the authors' ``two_moons.py`` uses D/4 and D/8,
+``width_divisor=4``), trained with
 Adam (lr 5e-4, weight decay 5e-3, batch 32) and early stopping on validation accuracy; g uses
 Adam (lr 1e-3). Per p, ``n_datasets`` independent datasets; we report test accuracy mean and
 standard error for the plain MLP and for MLP + DAPr (same data, same initialisation).
@@ -69,14 +70,18 @@ def moons_meta_features(x_train: np.ndarray) -> pd.DataFrame:
 
 
 def run_one(n_nuisance: int, dataset_seed: int, *, config: FitConfig,
-            attribution: str = "signed") -> dict[str, float]:
-    """Train the plain MLP and MLP + DAPr on one dataset; return their test accuracies."""
+            attribution: str = "signed", width_divisor: int = 2) -> dict[str, float]:
+    """Train the plain MLP and MLP + DAPr on one dataset; return their test accuracies.
+
+    The MLP's hidden sizes are ``D // width_divisor`` and ``D // (2 * width_divisor)`` for input
+    width ``D = 2 + n_nuisance``.
+    """
     data = moons_dataset(n_nuisance, seed=dataset_seed)
     x = torch.from_numpy(data["x"])
     y = torch.from_numpy(data["y"])
     tr, va, te = (torch.from_numpy(data["split"] == k) for k in range(3))
     d_in = x.shape[1]
-    hidden = (max(d_in // 2, 1), max(d_in // 4, 1))
+    hidden = (max(d_in // width_divisor, 1), max(d_in // (2 * width_divisor), 1))
     names = [f"x{j}" for j in range(d_in)]
     results: dict[str, float] = {}
     for method in ("MLP", "DAPr"):
@@ -107,7 +112,7 @@ def parse_p_values(text: str) -> list[int]:
 
 def run_moons(p_values: Sequence[int], n_datasets: int = 5, *, seed: int = 0,
               config: FitConfig | None = None, attribution: str = "signed",
-              on_run: Callable[[int, int, dict], None] | None = None
+              width_divisor: int = 2, on_run: Callable[[int, int, dict], None] | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the experiment; return (runs, summary).
 
@@ -122,7 +127,8 @@ def run_moons(p_values: Sequence[int], n_datasets: int = 5, *, seed: int = 0,
     for p in p_values:
         for d in range(n_datasets):
             dataset_seed = seed * 100_003 + p * 101 + d
-            res = run_one(p, dataset_seed, config=config, attribution=attribution)
+            res = run_one(p, dataset_seed, config=config, attribution=attribution,
+                          width_divisor=width_divisor)
             for method in ("MLP", "DAPr"):
                 rows.append({"p": p, "dataset": d, "method": method,
                              "test_accuracy": res[method],

@@ -15,9 +15,9 @@ from aprior_cli.cli.main import cli
 def test_moons_cli_writes_table_and_plot(tmp_path):
     out = tmp_path / "moons"
     result = CliRunner().invoke(cli, ["moons", "-o", str(out), "--p", "4,8", "--datasets", "2",
-                                      "--epochs", "3", "--threads", "1"])
+                                      "--epochs", "3", "--threads", "1", "--width", "quarter"])
     assert result.exit_code == 0, result.output
-    assert "p=    4" in result.output and "DAPr" in result.output
+    assert "p=    4" in result.output and "MLP width quarter" in result.output
     table = pd.read_csv(out / "moons.tsv", sep="\t")
     assert list(table.columns) == ["p", "method", "mean_accuracy", "sem", "n_datasets"]
     assert table["p"].tolist() == [4, 4, 8, 8]
