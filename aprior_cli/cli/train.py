@@ -134,7 +134,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
                          resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
         write_run_files(partial, model=result.model, cfg=prep.cfg, model_spec=prep.model_spec(),
                         metrics=result.metrics, history=result.fit.history,
-                        splits=prep.splits_table(), features=prep.data.features)
+                        splits=prep.splits_table(), features=prep.data.features,
+                        prior=prep.prior)
         finish_run_dir(partial, target, overwrite=overwrite)
         shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
                          if isinstance(result.metrics.get(k), float))

@@ -9,6 +9,7 @@ Files::
     history.tsv   one row per epoch
     splits.tsv    sample, split
     features.txt  input column order, one per line (genes, then covariate columns)
+    prior.pt      state_dict of a learnable prior (e.g. DAPr's g), only when there is one
     COMPLETE      written last; a directory without it is not a finished run
 
 Atomicity: a run is built in ``<outdir>.partial/`` beside the target (where ``checkpoint.pt``
@@ -98,11 +99,18 @@ def begin_run_dir(outdir: str | os.PathLike, cfg: TrainConfig, resume: bool = Fa
 def write_run_files(partial: Path, *, model: nn.Module, cfg: TrainConfig,
                     model_spec: dict[str, Any], metrics: dict[str, Any],
                     history: list[dict[str, Any]], splits: pd.DataFrame,
-                    features: list[str]) -> None:
-    """Write every file of a finished run into ``partial`` (COMPLETE is not written here)."""
+                    features: list[str], prior: object = None) -> None:
+    """Write every file of a finished run into ``partial`` (COMPLETE is not written here).
+
+    ``prior`` is saved as ``prior.pt`` when it is an ``nn.Module`` with parameters.
+    """
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     with atomic_path(partial / "model.pt", suffix=".pt") as tmp:
         torch.save(state, tmp)
+    if isinstance(prior, nn.Module) and any(True for _ in prior.parameters()):
+        prior_state = {k: v.detach().cpu() for k, v in prior.state_dict().items()}
+        with atomic_path(partial / "prior.pt", suffix=".pt") as tmp:
+            torch.save(prior_state, tmp)
     atomic_write_text(partial / "config.yaml", save_yaml(cfg))
     atomic_write_json(partial / "model.json", model_spec)
     atomic_write_json(partial / "metrics.json", metrics)

@@ -180,6 +180,27 @@ def test_compare_pairs_runs_by_seed(study):
                                                                                     "graph"}
 
 
+def test_dapr_prior_and_parameter_penalty(study):
+    genes = [f"G{j}" for j in range(10)]
+    pd.DataFrame({"gene": genes, "m1": np.arange(10.0), "m2": np.r_[np.ones(4), np.zeros(6)]}
+                 ).to_csv(study / "meta.tsv", sep="\t", index=False)
+    out = study / "dapr"
+    res = invoke([*base_args(study), "--prior", "dapr", "--meta-features",
+                  str(study / "meta.tsv"), "--lambda", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "prior.pt").is_file()
+    assert torch.load(out / "prior.pt", weights_only=True)  # g's weights
+    assert json.loads((out / "metrics.json").read_text())["test_prior_eg"] >= 0
+    norms = {}
+    for lam in ("0", "1"):
+        run = study / f"pp{lam}"
+        extra = ["--param-penalty", "l1", "--param-penalty-lambda", "1"] if lam == "1" else []
+        assert invoke([*base_args(study), *extra, "--epochs", "10", "--lr", "0.01", "-o",
+                       str(run)]).exit_code == 0
+        norms[lam] = torch.load(run / "model.pt", weights_only=True)["0.weight"].abs().sum()
+    assert norms["1"] < 0.8 * norms["0"]
+
+
 def test_train_as_a_subprocess(study):
     out = study / "sub"
     proc = subprocess.run([sys.executable, "-m", "aprior_cli", *base_args(study), "--epochs", "2",
