@@ -87,3 +87,11 @@ def test_user_files_config_is_accepted(workflow):
     validate(config, str(workflow.schema))
     assert config["inputs"]["files"]["genes_as_rows"] is True
     assert config["inputs"]["files"]["annotation"] == ""
+
+
+def test_demo_config_is_what_an_empty_config_defaults_to(workflow):
+    """`snakemake` without --configfile runs the demo (the schema's defaults)."""
+    demo, empty = load(workflow.demo_config), {}
+    validate(demo, str(workflow.schema))
+    validate(empty, str(workflow.schema))
+    assert demo == empty

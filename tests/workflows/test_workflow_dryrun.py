@@ -117,3 +117,16 @@ def test_invalid_config_stops_before_any_job(snakemake, tmp_path, bad):
                        str(tmp_path / "out"))
     assert result.returncode != 0
     assert "validat" in (result.stdout + result.stderr).lower()
+
+
+def test_user_methods_replace_the_demo_methods(snakemake, tmp_path):
+    config = tmp_path / "mine.yaml"
+    config.write_text("methods:\n  sparse: {prior: gini, lambdas: [0.5]}\nseeds: [4]\n")
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert counts["train"] == 1
+    # the real graph is still built (every run reports its test-set graph penalty); no control
+    assert counts["graph"] == 1 and "random_graph" not in counts
+    assert "results/runs/sparse/lambda_0.5/seed_4" in result.stdout
