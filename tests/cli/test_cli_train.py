@@ -302,3 +302,28 @@ def test_attribute_bad_inputs(study):
     res = CliRunner().invoke(cli, ["attribute", str(run), "--expression",
                                    str(study / "expr.tsv"), "-o", str(study / "a")])
     assert res.exit_code != 0 and "not a finished run" in res.output
+
+
+def test_attribute_multiclass_uses_true_class_or_named_class(study):
+    labels = pd.read_csv(study / "labels.tsv", sep="\t")
+    labels["target"] = np.where(labels["target"] > 1, "hi", np.where(labels["target"] < -1,
+                                                                      "lo", "mid"))
+    labels.to_csv(study / "mc.tsv", sep="\t", index=False)
+    run = study / "mc"
+    assert invoke(["train", "--expression", str(study / "expr.tsv"), "--labels",
+                   str(study / "mc.tsv"), *SMALL, "--task", "multiclass", "--split",
+                   "stratified", "-o", str(run)]).exit_code == 0
+    assert json.loads((run / "model.json").read_text())["classes"] == ["hi", "lo", "mid"]
+    no_labels = CliRunner().invoke(cli, ["attribute", str(run), "--expression",
+                                         str(study / "expr.tsv"), "-o", str(study / "a")])
+    assert no_labels.exit_code != 0 and "--target CLASS" in no_labels.output
+    for extra, name in ((["--labels", str(study / "mc.tsv")], "true"),
+                        (["--target", "hi", "--split", "all", "--references", "all"], "hi")):
+        res = invoke(["attribute", str(run), "--expression", str(study / "expr.tsv"), *extra,
+                      "--n-samples", "20", "-o", str(study / name)])
+        assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(study / "hi" / "attributions.tsv", sep="\t")) == 60
+    bad = CliRunner().invoke(cli, ["attribute", str(run), "--expression",
+                                   str(study / "expr.tsv"), "--target", "zzz", "-o",
+                                   str(study / "b")])
+    assert bad.exit_code != 0 and "not a class" in bad.output and not (study / "b").exists()
