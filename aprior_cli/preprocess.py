@@ -66,7 +66,7 @@ def validate_counts(counts: pd.DataFrame, what: str = "counts") -> pd.DataFrame:
         i, j = np.argwhere(bad)[0]
         raw = counts.iat[i, j]
         kind = "missing" if pd.isna(raw) else "non-numeric or non-finite"
-        raise UserInputError(f"{what}: {kind} value {raw!r} for sample {counts.index[i]!r}, "
+        raise UserInputError(f"{what}: {kind} value {str(raw)!r} for sample {counts.index[i]!r}, "
                              f"gene {counts.columns[j]!r} ({int(bad.sum())} such cells)")
     neg = values < 0
     if neg.any():

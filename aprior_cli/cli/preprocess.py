@@ -94,6 +94,11 @@ def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: 
         raise UserInputError("--lengths and --gtf: give one source of gene lengths, not both")
     if (labels_path is None) != (batch_column is None):
         raise UserInputError("--batch-column and --labels go together")
+    if scaler_path and train_path:
+        raise UserInputError("--train-samples and --apply-scaler: a saved scaler is applied, not "
+                             "refitted; give one of them")
+    if scaler_path and not zscore:
+        raise UserInputError("--apply-scaler and --no-zscore contradict each other")
     out = Path(output)
     report_path, scaler_out = sidecar(out, ".report.json"), sidecar(out, ".scaler.json")
 

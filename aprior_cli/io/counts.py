@@ -71,7 +71,7 @@ def read_gene_lengths(path: str | os.PathLike, length_column: str = "length",
     bad = lengths.isna() | ~np.isfinite(lengths) | (lengths <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserInputError(f"{path}: length {df[length_column].iloc[i]!r} of gene "
+        raise UserInputError(f"{path}: length {str(df[length_column].iloc[i])!r} of gene "
                              f"{df[gene_column].iloc[i]!r} is not a positive number")
     out = pd.Series(lengths.to_numpy(dtype=np.float64), index=_id_column(df[gene_column]),
                     name="length")

@@ -130,6 +130,7 @@ def mutate(tmp_path, how):
     (None, ["--apply-scaler", "MISSING"], "MISSING: file not found"),
     (None, ["--gtf", "x.gtf"], "--lengths and --gtf"),
     (None, ["--batch-column", "batch"], "--batch-column and --labels go together"),
+    (None, ["--apply-scaler", "s.json", "--train-samples", "train.txt"], "not refitted"),
 ])
 def test_bad_inputs(tmp_path, monkeypatch, how, extra, message):
     write_inputs(tmp_path)
