@@ -91,14 +91,16 @@ def read_truth(path: str | None) -> dict:
               help="truth.json of `aprior simulate`: the planted pathway is highlighted.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Pathways listed per method.")
+@click.option("--baseline", default="baseline", show_default=True,
+              help="Method the others' graph penalty is compared with.")
 @click.option("--title", default="aprior workflow report", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="HTML file to write.")
 @verbosity_options
 @handle_errors
 def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_dir: str | None,
-            truth_path: str | None, top: int, title: str, output: str, verbose: int,
-            quiet: bool) -> None:
+            truth_path: str | None, top: int, baseline: str, title: str, output: str,
+            verbose: int, quiet: bool) -> None:
     """Write one self-contained HTML page: comparison table, plots and top pathways.
 
     RUN_DIRS are `aprior train` run directories laid out as <method>/lambda_<x>/seed_<n>.
@@ -141,7 +143,7 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
                                              metric_plot(runs, metric,
                                                          METRIC_LABELS.get(metric, metric))))
     if metrics and "test_graph_penalty_eg" in runs.columns:
-        comparison.paragraphs.append(_penalty_sentence(runs))
+        comparison.paragraphs.append(_penalty_sentence(runs, baseline))
     sections.append(comparison)
     if compare_tables or compare_figures:
         sections.append(Section("Paired tests (aprior compare)", tables=compare_tables,
@@ -180,16 +182,22 @@ def _overview(runs, truth: dict):
     return Section("Overview", paragraphs=paragraphs)
 
 
-def _penalty_sentence(runs) -> str:
+def _penalty_sentence(runs, baseline: str) -> str:
     import pandas as pd
 
     means = runs.groupby(["method", "lambda"], sort=False)["test_graph_penalty_eg"].mean()
     means = pd.to_numeric(means, errors="coerce").dropna().sort_values()
     if means.empty:
         return "No test-set graph penalty was recorded."
-    order = ", ".join(f"{m} (λ={lam}) {v:.3g}" if lam != "0" else f"{m} {v:.3g}"
-                      for (m, lam), v in means.items())
-    return f"Mean test-set graph penalty (EG), lowest first: {order}."
+    reference = means[means.index.get_level_values("method") == baseline]
+    parts = []
+    for (method, lam), value in means.items():
+        text = f"{method} {value:.3g}" if lam == "0" else f"{method} (λ={lam}) {value:.3g}"
+        if len(reference) == 1 and method != baseline and reference.iloc[0] > 0:
+            change = 100.0 * (value / reference.iloc[0] - 1.0)
+            text += f" ({change:+.0f}% vs {baseline})"
+        parts.append(text)
+    return "Mean test-set graph penalty (EG), lowest first: " + ", ".join(parts) + "."
 
 
 def _planted_sentence(planted: str, table) -> str:

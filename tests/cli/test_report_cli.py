@@ -68,7 +68,7 @@ def test_report_has_table_plots_and_planted_pathway(results):
     assert "Comparison of methods" in page and "Top pathways" in page
     # the comparison table: mean ± sd of the graph penalty per method
     assert "<td>6 ± 1.4</td>" in page and "<td>1.5 ± 0.71</td>" in page
-    assert "lowest first: graph_eg (λ=1) 1.5, baseline 6." in page
+    assert "lowest first: graph_eg (λ=1) 1.5 (-75% vs baseline), baseline 6." in page
     # the planted pathway: top in both graph_eg seeds, second in both baseline seeds
     assert "baseline: top in 0/2 seeds; graph_eg (λ=1): top in 2/2 seeds" in page
     assert "<td>2, 2</td>" in page and "<td>1, 1</td>" in page

@@ -130,3 +130,43 @@ def test_user_methods_replace_the_demo_methods(snakemake, tmp_path):
     # the real graph is still built (every run reports its test-set graph penalty); no control
     assert counts["graph"] == 1 and "random_graph" not in counts
     assert "results/runs/sparse/lambda_0.5/seed_4" in result.stdout
+
+
+def user_files_config(tmp_path, meta_features: bool) -> str:
+    lines = ["inputs:", "  source: files", "  files:"]
+    for key in ("counts", "gene_lengths", "edges", "labels", "gmt"):
+        (tmp_path / f"{key}.tsv").write_text("x\n")
+        lines.append(f"    {key}: {tmp_path / f'{key}.tsv'}")
+    if meta_features:
+        (tmp_path / "meta.tsv").write_text("x\n")
+        lines.append(f"    meta_features: {tmp_path / 'meta.tsv'}")
+    lines.append("seeds: [0]")
+    return "\n".join(lines) + "\n"
+
+
+def test_user_files_replace_the_simulation(snakemake, tmp_path):
+    config = tmp_path / "files.yaml"
+    config.write_text(user_files_config(tmp_path, meta_features=True))
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert "simulate" not in counts and counts["train"] == 5
+    preprocess = next(line for line in result.stdout.splitlines()
+                      if line.startswith("Shell command: aprior preprocess"))
+    assert f"aprior preprocess {tmp_path / 'counts.tsv'} --lengths" in preprocess
+    assert "--genes-as-rows" in preprocess and "--annotation" not in preprocess
+    # no truth.json: the report is written without the planted-pathway highlight
+    report = next(line for line in result.stdout.splitlines()
+                  if "aprior_cli.cli.report" in line)
+    assert "--truth" not in report
+
+
+def test_dapr_without_meta_features_is_a_clear_error(snakemake, tmp_path):
+    config = tmp_path / "files.yaml"
+    config.write_text(user_files_config(tmp_path, meta_features=False))
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(tmp_path / "out"))
+    assert result.returncode != 0
+    assert "methods.dapr: prior dapr needs inputs.files.meta_features" in (result.stdout
+                                                                           + result.stderr)

@@ -113,6 +113,10 @@ def train_inputs(wildcards):
         kind = "random" if method.get("graph", "real") == "random" else "graph"
         inputs["graph"] = f"results/graph/seed_{seed}/{kind}.npz"
     if method["prior"] == "dapr":
+        if not study("meta_features"):
+            raise ValueError(
+                f"methods.{wildcards.method}: prior dapr needs inputs.files.meta_features"
+            )
         inputs["meta_features"] = study("meta_features")
     return inputs
 
