@@ -226,7 +226,8 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; 
 table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 th { background: #f2f2f2; } tr.hit td { background: #fff3b0; font-weight: 600; }
-figure { display: inline-block; margin: 0.5em 1em 1em 0; } figcaption { font-size: 0.85em; }
+figure { display: inline-block; margin: 0.5em 1em 1em 0; max-width: 100%; }
+figcaption { font-size: 0.85em; } img { max-width: 100%; height: auto; }
 .caption { font-size: 0.9em; color: #444; margin-bottom: 0.2em; }
 """
 

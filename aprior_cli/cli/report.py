@@ -37,6 +37,12 @@ METRIC_LABELS = {
 }
 
 
+#: short y-axis labels of the plots (the captions carry the long ones)
+METRIC_AXES = {"test_graph_penalty_eg": "test graph penalty (EG)", "test_r2": "test R²",
+               "test_auc": "test AUC", "test_accuracy": "test accuracy",
+               "test_loss": "test loss"}
+
+
 def run_key(path: str | Path) -> tuple[str, str, str]:
     """(method, lambda, seed) from a path ``.../<method>/lambda_<x>/seed_<n>/...``."""
     parts = Path(path).parts
@@ -141,7 +147,7 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
         if metric in runs.columns:
             comparison.figures.append(Figure(METRIC_LABELS.get(metric, metric),
                                              metric_plot(runs, metric,
-                                                         METRIC_LABELS.get(metric, metric))))
+                                                         METRIC_AXES.get(metric, metric))))
     if metrics and "test_graph_penalty_eg" in runs.columns:
         comparison.paragraphs.append(_penalty_sentence(runs, baseline))
     sections.append(comparison)
