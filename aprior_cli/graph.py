@@ -253,6 +253,19 @@ def random_same_edges(adjacency: sp.csr_matrix, rng: np.random.Generator) -> sp.
     return symmetric_from_pairs(keys // q, keys % q, rng.permutation(w), q)
 
 
+def _in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Membership of ``keys`` in the sorted array ``sorted_keys`` (queries are sorted first:
+    searchsorted with sorted queries is an order of magnitude faster on millions of keys)."""
+    order = np.argsort(keys, kind="stable")
+    pos = np.searchsorted(sorted_keys, keys[order])
+    hit = np.zeros(keys.shape[0], dtype=bool)
+    inside = pos < sorted_keys.shape[0]
+    hit_sorted = np.zeros(keys.shape[0], dtype=bool)
+    hit_sorted[inside] = sorted_keys[pos[inside]] == keys[order][inside]
+    hit[order] = hit_sorted
+    return hit
+
+
 def random_degree_preserving(adjacency: sp.csr_matrix, rng: np.random.Generator,
                              swaps_per_edge: float = 10.0) -> tuple[sp.csr_matrix, int]:
     """Double-edge swaps: ``(u,v),(x,y) -> (u,x),(v,y)`` (orientation of the second edge random),
@@ -276,6 +289,7 @@ def random_degree_preserving(adjacency: sp.csr_matrix, rng: np.random.Generator,
     remaining = int(swaps_per_edge * m)
     batch = max(1, m // 4)
     done = 0
+    present = np.sort(np.minimum(u, v) * q + np.maximum(u, v))  # kept sorted, updated by merge
     while remaining > 0:
         k = min(batch, remaining)
         remaining -= k
@@ -290,16 +304,20 @@ def random_degree_preserving(adjacency: sp.csr_matrix, rng: np.random.Generator,
         ok &= (p != x) & (r != y) & (p != y) & (r != x)
         k1 = np.minimum(p, x) * q + np.maximum(p, x)
         k2 = np.minimum(r, y) * q + np.maximum(r, y)
-        present = np.sort(np.minimum(u, v) * q + np.maximum(u, v))
-        for key in (k1, k2):
-            pos = np.minimum(np.searchsorted(present, key), m - 1)
-            ok &= present[pos] != key
+        ok &= ~_in_sorted(present, k1) & ~_in_sorted(present, k2)
         new_keys = np.concatenate([k1[ok], k2[ok]])
         uniq, counts = np.unique(new_keys, return_counts=True)
         clash = uniq[counts > 1]
         if clash.size:
             ok &= ~(np.isin(k1, clash) | np.isin(k2, clash))
         idx1, idx2 = e1[ok], e2[ok]
+        removed = np.concatenate([np.minimum(u[idx1], v[idx1]) * q + np.maximum(u[idx1], v[idx1]),
+                                  np.minimum(u[idx2], v[idx2]) * q + np.maximum(u[idx2], v[idx2])])
+        keep = np.ones(present.shape[0], dtype=bool)
+        keep[np.searchsorted(present, np.sort(removed))] = False
+        present = present[keep]
+        added = np.sort(np.concatenate([k1[ok], k2[ok]]))
+        present = np.insert(present, np.searchsorted(present, added), added)
         u[idx1], v[idx1] = p[ok], x[ok]
         u[idx2], v[idx2] = r[ok], y[ok]
         done += int(ok.sum())
