@@ -69,8 +69,9 @@ class Settings:
         Train/test splits (shap: 10).
     test_size
         Test rows per split (shap: 100).
-    epochs, patience
-        MLP training (early stopping on a 10 % validation part of the training rows).
+    epochs, patience, lr
+        MLP training (Adam, batch 32; early stopping on a 10 % validation part of the
+        training rows).
     eg_samples
         Expected-gradients (reference, alpha) pairs per test row.
     ig_steps
@@ -84,14 +85,15 @@ class Settings:
     test_size: int = 100
     epochs: int = 200
     patience: int = 20
+    lr: float = 1e-3
     eg_samples: int = 200
     ig_steps: int = 100
     resample_size: int = 100
 
 
 FULL = Settings()
-QUICK = Settings(n_points=300, replicates=1, test_size=50, epochs=40, patience=10,
-                 eg_samples=32, ig_steps=16, resample_size=10)
+QUICK = Settings(n_points=200, replicates=1, test_size=40, epochs=25, patience=8, lr=1e-2,
+                 eg_samples=24, ig_steps=8, resample_size=6)
 
 
 def _beta(m: int = 60) -> np.ndarray:
@@ -269,7 +271,7 @@ def run(settings: Settings = FULL, seed: int = 0, data_dir: object = None,
             n_val = max(2, len(train) // 10)
             val, fit_rows = train[:n_val], train[n_val:]
             spec = MLPSpec(hidden=(32, 20, 20), task="regression", epochs=settings.epochs,
-                           batch_size=32, patience=settings.patience)
+                           batch_size=32, patience=settings.patience, lr=settings.lr)
             model, _ = train_mlp(spec, x[fit_rows], y[fit_rows], x[val], y[val], seed=seed + rep)
 
             def model_fn(a: np.ndarray, model=model) -> np.ndarray:
