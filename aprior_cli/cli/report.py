@@ -185,6 +185,9 @@ def _overview(runs, truth: dict):
             f"{truth.get('n_genes')} genes, task {truth.get('task')}; the phenotype is driven by "
             f"module {truth.get('driver_module')} ({len(truth.get('driver_genes', []))} genes), "
             f"which is the pathway {truth.get('driver_pathway')} of the GMT (highlighted).")
+        if truth.get("overlap_decoy_pathway"):
+            paragraphs.append(f"Decoy: {truth['overlap_decoy_pathway']} shares part of the "
+                              "driver's genes, so it is expected just below the driver.")
     return Section("Overview", paragraphs=paragraphs)
 
 

@@ -39,7 +39,8 @@ def results(tmp_path):
     truth = tmp_path / "truth.json"
     truth.write_text(json.dumps({"seed": 0, "n_samples": 10, "n_genes": 5, "task": "regression",
                                  "driver_module": "MODULE_01", "driver_genes": ["G1", "G2"],
-                                 "driver_pathway": PLANTED}))
+                                 "driver_pathway": PLANTED,
+                                 "overlap_decoy_pathway": "PATHWAY_001"}))
     compare = tmp_path / "results" / "compare"
     compare.mkdir()
     pd.DataFrame({"metric": ["test_r2"], "p_value": [0.03]}).to_csv(compare / "paired_tests.tsv",
@@ -66,6 +67,7 @@ def test_report_has_table_plots_and_planted_pathway(results):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "Comparison of methods" in page and "Top pathways" in page
+    assert "Decoy: PATHWAY_001 shares part of the driver" in page
     # the comparison table: mean ± sd of the graph penalty per method
     assert "<td>6 ± 1.4</td>" in page and "<td>1.5 ± 0.71</td>" in page
     assert "lowest first: graph_eg (λ=1) 1.5 (-75% vs baseline), baseline 6." in page
