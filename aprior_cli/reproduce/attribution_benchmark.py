@@ -9,8 +9,9 @@ Datasets (re-implemented from the definitions in ``shap.datasets``; shap is not 
 * ``independentlinear60`` -- "Independent Linear 60": centred standard Gaussian features, the same
   ``beta`` and noise.
 
-Each replicate splits off 100 test rows (shap: ``train_test_split(test_size=100,
-random_state=i)``), trains an MLP 60-32-20-20-1 (shap's ``ffnn``) with the project trainer and
+With ``seed=0`` the data are exactly shap's (same legacy ``RandomState(0)`` draws) and replicate
+``i`` uses shap's split ``train_test_split(test_size=100, random_state=i)``. Each replicate
+trains an MLP 60-32-20-20-1 (shap's ``ffnn``) with the project trainer and
 explains the test rows with expected gradients (training rows as references), integrated
 gradients (zero baseline), input gradients and random attributions.
 
@@ -112,10 +113,14 @@ def correlation_groups(m: int = 60, rho: float = 0.99) -> np.ndarray:
 
 
 def make_dataset(name: str, n_points: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(X (n, 60), y (n,))`` of ``corrgroups60`` or ``independentlinear60`` (see module doc)."""
-    rng = np.random.default_rng(seed)
+    """``(X (n, 60), y (n,))`` of ``corrgroups60`` or ``independentlinear60`` (see module doc).
+
+    Draws come from numpy's legacy ``RandomState(seed)`` stream in shap's order, so ``seed=0``
+    gives exactly ``shap.datasets.corrgroups60()`` / ``independentlinear60()``.
+    """
+    rs = np.random.RandomState(seed)  # noqa: NPY002 - shap's legacy stream, for identical data
     m = 60
-    x = rng.standard_normal((n_points, m))
+    x = rs.randn(n_points, m)
     x = x - x.mean(0)
     if name == "corrgroups60":
         sigma = x.T @ x / n_points
@@ -124,8 +129,15 @@ def make_dataset(name: str, n_points: int = 1000, seed: int = 0) -> tuple[np.nda
         x = white @ np.linalg.cholesky(correlation_groups(m)).T
     elif name != "independentlinear60":
         raise ValueError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)}")
-    y = x @ _beta(m) + rng.standard_normal(n_points) * 1e-2
+    y = x @ _beta(m) + rs.randn(n_points) * 1e-2
     return x, y
+
+
+def split_indices(n: int, test_size: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, test)`` as sklearn's ``train_test_split(..., test_size, random_state)``:
+    ``RandomState(random_state).permutation(n)``, the first ``test_size`` rows are the test set."""
+    perm = np.random.RandomState(random_state).permutation(n)  # noqa: NPY002 - as sklearn
+    return perm[test_size:], perm[:test_size]
 
 
 def feature_counts(m: int, count: int = 11) -> np.ndarray:
@@ -265,9 +277,7 @@ def run(settings: Settings = FULL, seed: int = 0, data_dir: object = None,
         per_method: dict[str, list[dict[str, float]]] = {mth: [] for mth in methods}
         r2s = []
         for rep in range(settings.replicates):
-            rng = np.random.default_rng(seed * 1000 + rep)
-            perm = rng.permutation(x.shape[0])
-            test, train = perm[:settings.test_size], perm[settings.test_size:]
+            train, test = split_indices(x.shape[0], settings.test_size, seed * 1000 + rep)
             n_val = max(2, len(train) // 10)
             val, fit_rows = train[:n_val], train[n_val:]
             spec = MLPSpec(hidden=(32, 20, 20), task="regression", epochs=settings.epochs,
