@@ -21,7 +21,7 @@ help:
 $(STAMP): pyproject.toml constraints/ci.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints/ci.txt -e ".[test,workflow]"
+	$(PY) -m pip install --quiet -c constraints/ci.txt -e ".[test,workflow,combat]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -41,6 +41,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints/ci.txt -e ".[bench]"
 	$(BIN)/aprior bench --threads 2
+	$(PY) tests/benchmarks/bench_graph.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(DEMO_OUT)

@@ -46,7 +46,7 @@ def outdir_option(required: bool = True, help: str = "Output directory.") -> Cal
 
 def seed_option(default: int = 0) -> Callable:
     return click.option("--seed", type=int, default=default, show_default=True,
-                        help="Random seed (splits, initialisation, reference sampling).")
+                        help="Random seed; the same seed gives the same result on CPU.")
 
 
 def device_option(f: Callable) -> Callable:
@@ -56,7 +56,7 @@ def device_option(f: Callable) -> Callable:
 
 def threads_option(f: Callable) -> Callable:
     return click.option("--threads", type=click.IntRange(min=1), default=None,
-                        help="CPU threads for torch (default: torch's choice).")(f)
+                        help="CPU threads (default: the library's choice).")(f)
 
 
 def handle_errors(f: Callable) -> Callable:
