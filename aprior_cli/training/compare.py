@@ -184,10 +184,14 @@ def plot_comparison(records: pd.DataFrame, metrics: Sequence[str]) -> Any:
 
     methods = list(dict.fromkeys(records["method"]))
     n = len(metrics)
-    fig, axes = plt.subplots(1, n, figsize=(max(4.0, 1.2 * len(methods) + 2) * n, 4.2),
-                             squeeze=False)
+    ncols = min(n, 2)
+    nrows = -(-n // ncols)
+    width = max(3.5, 0.8 * len(methods) + 1.5)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 4.2 * nrows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
     xpos = {m: i for i, m in enumerate(methods)}
-    for ax, metric in zip(axes[0], metrics, strict=True):
+    for ax, metric in zip(axes.ravel(), metrics, strict=False):
         values = records.assign(value=pd.to_numeric(records[metric], errors="coerce"))
         for _, pair in values.groupby(["seed", "split_id"]):
             pair = pair.sort_values("method", key=lambda s: s.map(xpos))
