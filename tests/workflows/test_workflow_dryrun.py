@@ -25,10 +25,18 @@ def jobs_of(stdout: str, rule: str) -> list[str]:
     return [b for b in blocks if re.search(rf"\nrule {rule}:\n", "\n" + b.split("\n", 1)[-1])]
 
 
-def test_dry_run_of_the_demo_plans_every_step(snakemake, workflow, tmp_path):
+@pytest.fixture(scope="module")
+def demo_dry_run(snakemake, workflow, tmp_path_factory):
+    """One dry run of the demo config, shared by the tests that read its plan."""
+    workdir = tmp_path_factory.mktemp("demo-dry-run")
     result = snakemake("-n", "--cores", "2", "--configfile", str(workflow.demo_config),
-                       "--directory", str(tmp_path))
+                       "--directory", str(workdir))
     assert result.returncode == 0, result.stderr[-2000:]
+    return result, workdir
+
+
+def test_dry_run_of_the_demo_plans_every_step(demo_dry_run):
+    result, workdir = demo_dry_run
     counts = job_counts(result.stdout)
     # 5 methods x 1 lambda x 3 seeds (the baseline has no lambda)
     assert counts["train"] == counts["attribute"] == counts["enrich"] == 15
@@ -37,7 +45,7 @@ def test_dry_run_of_the_demo_plans_every_step(snakemake, workflow, tmp_path):
     assert counts["simulate"] == counts["compare"] == counts["report"] == 1
     assert "results/report/report.html" in result.stdout
     # nothing was run or written
-    assert not (tmp_path / "results").exists()
+    assert not (workdir / "results").exists()
 
 
 def test_dry_run_of_the_test_config(snakemake, workflow, tmp_path):
@@ -61,10 +69,8 @@ def test_lambda_grid_multiplies_the_prior_methods_only(snakemake, workflow, tmp_
     assert "results/runs/baseline/lambda_0/seed_1" in result.stdout
 
 
-def test_training_commands_carry_method_options(snakemake, workflow, tmp_path):
-    result = snakemake("-n", "--cores", "1", "--configfile", str(workflow.demo_config),
-                       "--directory", str(tmp_path))
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_training_commands_carry_method_options(demo_dry_run):
+    result, _ = demo_dry_run
     trains = [line for line in result.stdout.splitlines()
               if line.startswith("Shell command: aprior train")]
     assert len(trains) == 15
@@ -109,10 +115,10 @@ def test_lint_is_clean(snakemake, workflow, tmp_path):
                                                                         + result.stderr)
 
 
-@pytest.mark.parametrize("bad", ["seeds: []\n", "methods: {x: {prior: smooth}}\n"])
-def test_invalid_config_stops_before_any_job(snakemake, tmp_path, bad):
+def test_invalid_config_stops_before_any_job(snakemake, tmp_path):
+    # (which configs are invalid is tested in-process in test_workflow_config.py)
     config = tmp_path / "bad.yaml"
-    config.write_text(bad)
+    config.write_text("methods: {x: {prior: smooth}}\n")
     result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
                        str(tmp_path / "out"))
     assert result.returncode != 0
