@@ -73,6 +73,8 @@ class MergePrior(nn.Module):
     error
         ``"sq"`` (MERGE's Gaussian prior) or ``"abs"`` (the authors' DAPr-repository baseline).
 
+    g's output layer starts at zero (MERGE's prior mean starts at 0, so the penalty begins as
+    shrinkage toward 0 rather than toward a random initial g).
     ``forward(model) -> scalar`` penalises the weight of ``model``'s first ``nn.Linear`` (for a
     linear model: its (1, p) weights); g's parameters are learnable (own optimiser).
     """
@@ -87,6 +89,9 @@ class MergePrior(nn.Module):
         self.register_buffer("feature_index",
                              torch.as_tensor(np.asarray(feature_index), dtype=torch.long))
         self.net = PriorNet(meta_t.shape[1], hidden)
+        with torch.no_grad():  # g starts at 0: the prior starts as plain shrinkage toward 0
+            self.net.layers[-1].weight.zero_()
+            self.net.layers[-1].bias.zero_()
         self.error = error
 
     def forward(self, model: nn.Module) -> torch.Tensor:

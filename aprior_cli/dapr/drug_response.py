@@ -31,7 +31,7 @@ from aprior_cli.models import build_mlp
 
 METHODS = ("MLP", "MLP+L1", "DAPr", "DAPr(noise)", "MLP+meta-inputs", "MERGE-linear")
 DEFAULT_GRIDS = {"MLP+L1": (1e-4, 1e-3, 1e-2), "DAPr": (0.1, 1.0, 10.0),
-                 "DAPr(noise)": (0.1, 1.0, 10.0), "MERGE-linear": (0.1, 1.0, 10.0)}
+                 "DAPr(noise)": (0.1, 1.0, 10.0), "MERGE-linear": (1e2, 1e3, 1e4)}
 
 
 def align_samples(expression: pd.DataFrame, response: pd.Series,
