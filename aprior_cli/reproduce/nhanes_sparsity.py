@@ -50,8 +50,8 @@ METHODS = ("unregularized", "l1_all_layers", "sparse_group_lasso", "l1_gradients
            "gini_gradients", "gini_eg")
 REFERENCE = "gini_eg"
 #: log10 lambda grid ends per method (parameter penalties sum over ~7e4 weights)
-GRID_LOG10 = {"l1_all_layers": (-5.0, -3.0), "sparse_group_lasso": (-5.0, -3.0),
-              "l1_gradients": (-2.0, 0.0), "gini_gradients": (-2.0, 0.0), "gini_eg": (-2.0, 0.0)}
+GRID_LOG10 = {"l1_all_layers": (-5.0, -1.0), "sparse_group_lasso": (-5.0, -1.0),
+              "l1_gradients": (-3.0, 1.0), "gini_gradients": (-3.0, 1.0), "gini_eg": (-3.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Settings:
     n_train: int = 100
     n_val: int = 100
     hidden: tuple[int, ...] = (512, 128, 32)
-    grid_points: int = 3
+    grid_points: int = 5
     epochs: int = 200
     patience: int = 10
     batch_size: int = 50
