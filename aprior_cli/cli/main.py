@@ -17,12 +17,14 @@ from aprior_cli import __version__
 #: subcommand name -> (module, one-line help shown by ``aprior --help``)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("aprior_cli.cli.simulate", "Write a synthetic study whose ground truth is known."),
+    "split": ("aprior_cli.cli.split", "Assign samples to train/val/test (patients kept together)."),
     "preprocess": ("aprior_cli.cli.preprocess", "Raw counts -> FPKM/TPM -> filters -> log2 -> z-score."),
     "graph": ("aprior_cli.cli.graph", "Gene-gene edge files -> sparse adjacency + Laplacian (.npz)."),
     "train": ("aprior_cli.cli.train", "Train a model with an attribution prior; write a run directory."),
     "attribute": ("aprior_cli.cli.attribute", "Expected-gradients attributions and a global ranking."),
     "enrich": ("aprior_cli.cli.enrich", "GSEA prerank and over-representation of a ranking (FDR)."),
     "compare": ("aprior_cli.cli.compare", "Paired comparison of run directories (t-test, Wilcoxon)."),
+    "report": ("aprior_cli.cli.report", "One self-contained HTML report of a workflow's runs."),
     "fetch": ("aprior_cli.cli.fetch", "Download and verify an external resource from data_manifests."),
     "bench": ("aprior_cli.cli.bench", "Benchmark expected-gradients training and post-hoc speed."),
     "moons": ("aprior_cli.cli.moons", "DAPr two-moons-with-nuisance-features experiment."),
