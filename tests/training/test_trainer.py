@@ -148,10 +148,10 @@ def test_auto_lambda_matches_task_loss_on_first_batch():
                                    graph=graph))
     xb, yb = fresh.x_train[:32], fresh.y_train[:32]
     with attribution_mode(fresh.model):
-        loss = float(get_task("regression").loss(fresh.model(xb), yb))
+        loss = float(get_task("regression").loss(fresh.model(xb), yb).detach())
         phi = training_attributions(fresh.model, xb, method="eg", k=1,
                                     generator=torch.Generator().manual_seed(2))
-        omega = float(prep.prior(phi))
+        omega = float(prep.prior(phi).detach())
     assert lam * omega == pytest.approx(loss, rel=1e-5)
 
 
