@@ -164,7 +164,7 @@ def test_user_files_replace_the_simulation(snakemake, tmp_path):
     assert "--genes-as-rows" in preprocess and "--annotation" not in preprocess
     # no truth.json: the report is written without the planted-pathway highlight
     report = next(line for line in result.stdout.splitlines()
-                  if "aprior_cli.cli.report" in line)
+                  if "aprior report" in line)
     assert "--truth" not in report
 
 

@@ -19,7 +19,7 @@ rule split:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "python -m aprior_cli.cli.split {input.labels} --method {params.method}"
+        "aprior split {input.labels} --method {params.method}"
         " --val-fraction {params.val} --test-fraction {params.test} --seed {wildcards.seed}"
         " -o {output.splits} --train-samples {output.train_samples} > {log} 2>&1"
 

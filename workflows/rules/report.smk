@@ -20,6 +20,6 @@ rule report:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "python -m aprior_cli.cli.report {input.runs} {params.enrich}"
+        "aprior report {input.runs} {params.enrich}"
         " --compare $(dirname {input.compare}) {params.truth} --top {params.top}"
         " -o {output} > {log} 2>&1"
