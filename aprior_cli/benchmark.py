@@ -238,6 +238,22 @@ def _rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
+def _peak_rss_mb() -> float:
+    """This process's high-water RSS (``VmHWM``).
+
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries that across ``exec`` from the parent's
+    memory at fork time, so a child of a large benchmark process would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def posthoc_child(spec: dict) -> dict:
     """Run one post-hoc method in THIS process (call in a fresh subprocess): time and memory."""
     method = spec["method"]
@@ -277,7 +293,7 @@ def posthoc_child(spec: dict) -> dict:
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_rss
+        peak = _peak_rss_mb() - base_rss
     return {"seconds": statistics.median(times), "cpu_seconds": statistics.median(cpu),
             "peak_mb": peak}
 
