@@ -74,7 +74,8 @@ def handle_errors(f: Callable) -> Callable:
             return f(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except (UserInputError, TrainingDivergedError, FileNotFoundError, PermissionError) as exc:
+        except (UserInputError, TrainingDivergedError, FileNotFoundError, FileExistsError,
+                PermissionError, NotADirectoryError, IsADirectoryError) as exc:
             if verbose >= 2:
                 raise
             raise click.ClickException(_one_line(exc)) from None
