@@ -90,7 +90,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
           --prior graph --lambda 1 --task binary --hidden 64,32 -o runs/graph_seed0
 
     Output: model.pt, config.yaml, model.json, metrics.json, history.tsv, splits.tsv,
-    features.txt and COMPLETE (written last) in OUTDIR.
+    features.txt and COMPLETE (written last) in OUTDIR; with --prior dapr also prior.pt
+    (g) and the dapr_* tables and plots explaining g.
     """
     from aprior_cli.training.config import load_yaml, resolve
 
@@ -136,11 +137,29 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
                         metrics=result.metrics, history=result.fit.history,
                         splits=prep.splits_table(), features=prep.data.features,
                         prior=prep.prior)
+        write_prior_outputs(prep.prior, partial, seed=prep.cfg.seed)
         finish_run_dir(partial, target, overwrite=overwrite)
         shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
                          if isinstance(result.metrics.get(k), float))
         echo_summary(quiet, f"{target}: {result.fit.best_epoch} epoch(s) kept of "
                      f"{len(result.fit.history)}, lambda={result.fit.lambda_value:.4g} {shown}")
+
+
+def write_prior_outputs(prior: Any, run_dir: Path, seed: int) -> None:
+    """Explanations of a learned prior into ``run_dir`` (before ``COMPLETE``).
+
+    For DAPr: g's weights, ``dapr_predicted_importance.tsv`` (``gene, g_M, rank``), the
+    second-order EG of g over the meta-features (TSV + plot) and g's partial dependence on
+    each meta-feature (TSV + plot), all from the best epoch's g.
+    """
+    if prior is None:
+        return
+    from aprior_cli.dapr import DAPrPrior, dapr_output_tables
+
+    if isinstance(prior, DAPrPrior):
+        from aprior_cli.io.dapr_outputs import write_dapr_outputs
+
+        write_dapr_outputs(dapr_output_tables(prior, seed=seed), run_dir)
 
 
 def read_inputs(cfg: Any) -> dict[str, Any]:

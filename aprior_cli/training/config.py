@@ -84,8 +84,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("prior_update", "str", "joint", "Learnable priors (e.g. DAPr): joint = one backward, "
            "both optimisers step; alternating = a step of the model, then one of the prior.",
            choices=("joint", "alternating")),
-    Option("prior_lr", "float", None, "Learning rate of the prior-loss / learnable-prior "
-           "optimiser (default: --lr).", minimum=0.0),
+    Option("prior_lr", "float", None, "Learning rate of the prior-step optimiser of "
+           "--schedule fine-tune (default: --lr) and of a learnable prior such as DAPr's g "
+           "(default: 10 x --lr).", minimum=0.0),
+    Option("dapr_hidden", "ints", [], "DAPr: hidden layer sizes of g, the meta-feature -> "
+           "importance network, e.g. 5,3 (empty: linear g)."),
+    Option("dapr_missing", "str", "exclude", "DAPr: genes without meta-features are not "
+           "penalised (exclude) or get the mean meta-feature vector and are penalised towards "
+           "g(mean) (impute-mean). Covariates are never penalised.",
+           choices=("exclude", "impute-mean")),
+    Option("dapr_noise", "bool", False, "DAPr control: replace the meta-features by seeded "
+           "N(0, 1) noise of the same shape (seed: --seed)."),
+    Option("dapr_attribution", "str", "abs", "DAPr: what g(M) is compared with: |phi| per "
+           "sample (abs, the authors' drug-response choice), signed phi (signed, their "
+           "two-moons choice) or mean |phi| over the batch (phibar).",
+           choices=("abs", "signed", "phibar")),
     # optimisation
     Option("epochs", "int", 100, "Maximum training epochs.", minimum=1),
     Option("batch_size", "int", 64, "Mini-batch size.", minimum=2),
@@ -149,6 +162,10 @@ class TrainConfig:
     fine_tune_epochs: int = 10
     prior_update: str = "joint"
     prior_lr: float | None = None
+    dapr_hidden: list[int] = field(default_factory=list)
+    dapr_missing: str = "exclude"
+    dapr_noise: bool = False
+    dapr_attribution: str = "abs"
     epochs: int = 100
     batch_size: int = 64
     lr: float = 1e-3
@@ -331,6 +348,9 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.prior == "none" and any(v == "auto" or (isinstance(v, float) and v > 0)
                                    for v in cfg.lambdas()):
         raise UserInputError("--lambda > 0 needs a --prior (graph, gini, l1, l2, dapr)")
+    if any(h < 1 for h in cfg.dapr_hidden):
+        raise UserInputError(f"--dapr-hidden sizes must be >= 1, got "
+                             f"{','.join(map(str, cfg.dapr_hidden))}")
     if cfg.param_penalty != "none" and cfg.param_penalty_lambda <= 0:
         raise UserInputError("--param-penalty needs --param-penalty-lambda > 0")
 

@@ -123,8 +123,10 @@ def _dapr(cfg: TrainConfig, ctx: PriorContext) -> Any:
         from aprior_cli.dapr.penalty import build_dapr_prior
     except ImportError as exc:
         raise UserInputError("--prior dapr is not available in this installation") from exc
-    return build_dapr_prior(ctx.meta_features, ctx.features,
-                            penalizable=ctx.features[: ctx.n_genes], seed=cfg.seed,
+    return build_dapr_prior(ctx.meta_features, ctx.features, hidden=tuple(cfg.dapr_hidden),
+                            policy=cfg.dapr_missing, noise=cfg.dapr_noise, seed=cfg.seed,
+                            attribution=cfg.dapr_attribution,
+                            penalizable=ctx.features[: ctx.n_genes],
                             source=cfg.meta_features or "--meta-features")
 
 

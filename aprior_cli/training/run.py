@@ -10,7 +10,9 @@ written to ``metrics.json``:
 * ``test_graph_penalty_eg`` / ``test_graph_penalty_grad``: ``phibar^T L phibar`` with the
   evaluation graph (``eval_graph``, default ``graph``) -- comparable across methods that
   trained with another graph or none;
-* ``test_gini_eg``: Gini coefficient of the test set's mean |EG| over the gene columns.
+* ``test_gini_eg``: Gini coefficient of the test set's mean |EG| over the gene columns;
+* ``prior_coverage``: the prior's coverage report when it has one (DAPr: genes matched to
+  the meta-feature table, unmatched examples, policy, number penalised, meta-feature names).
 """
 
 from __future__ import annotations
@@ -158,6 +160,9 @@ def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
     for name in ("train", "val", "test"):
         metrics[f"n_{name}"] = int(np.sum(prep.split == name))
     metrics["n_features"] = len(prep.data.features)
+    coverage = getattr(prep.prior, "coverage", None)
+    if isinstance(coverage, dict) and coverage:  # e.g. DAPr's meta-feature join report
+        metrics["prior_coverage"] = coverage
     for name in ("train", "val", "test"):
         x, y = tensors(prep, name, device)
         if x.shape[0] == 0:

@@ -13,8 +13,10 @@ fine-tune
     epoch are kept.
 
 Learnable priors (an ``nn.Module`` prior with trainable parameters, e.g. DAPr) get their own
-optimiser: ``prior_update="joint"`` takes one backward and steps both; ``"alternating"`` steps
-the model, then the prior on the (detached) attributions of the same batch.
+optimiser (learning rate ``prior_lr``, default :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``):
+``prior_update="joint"`` takes one backward and steps both; ``"alternating"`` steps the model,
+then the prior on the (detached) attributions of the same batch. The prior's parameters are
+part of the best-epoch snapshot (restored with the model's) and of every checkpoint.
 
 Automatic lambda (``lambda: auto``): at the start of the prior phase, lambda is set so that
 ``lambda * Omega`` equals the task loss on the first ``batch_size`` training samples.
@@ -75,6 +77,20 @@ def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig,
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum,
                                weight_decay=cfg.weight_decay)
     raise UserInputError(f"--optimizer: unknown optimiser {cfg.optimizer!r}; use adam or sgd")
+
+
+#: default learning rate of a learnable prior's optimiser (e.g. DAPr's g) = this x ``lr``
+LEARNABLE_PRIOR_LR_FACTOR = 10.0
+
+
+def learnable_prior_lr(cfg: TrainConfig) -> float:
+    """``prior_lr`` when given, else :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``.
+
+    g sees one (q, m) meta-feature matrix and takes one step per mini-batch, while its targets
+    (|phi|, typically 1e-3..1e-2 on standardised expression) start far from its random
+    initialisation; at ``lr`` it barely moves before early stopping keeps an early epoch.
+    """
+    return cfg.prior_lr if cfg.prior_lr is not None else LEARNABLE_PRIOR_LR_FACTOR * cfg.lr
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,7 +236,7 @@ class Trainer:
         if self.learnable:
             assert isinstance(self.prior, nn.Module)
             params = [p for p in self.prior.parameters() if p.requires_grad]
-            self.learnable_optimizer = make_optimizer(params, cfg, prior_lr)
+            self.learnable_optimizer = make_optimizer(params, cfg, learnable_prior_lr(cfg))
 
     def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
         opts = {"task": self.optimizer}
