@@ -114,7 +114,7 @@ class GraphPrior(_IndexedPrior):
         return v @ torch.sparse.mm(lap, v.unsqueeze(1)).squeeze(1)
 
 
-def gini(v: Tensor, eps: float = 1e-12) -> Tensor:
+def gini(v: Tensor) -> Tensor:
     """Gini coefficient of a non-negative vector ``(p,)`` in O(p log p).
 
     Equals the pairwise definition ``sum_ij |v_i - v_j| / (2 p sum_i v_i)``: with ``v`` sorted
@@ -126,7 +126,12 @@ def gini(v: Tensor, eps: float = 1e-12) -> Tensor:
     p = v.shape[0]
     ordered = torch.sort(v).values
     ranks = torch.arange(1, p + 1, device=v.device, dtype=v.dtype)
-    return ((2 * ranks - p - 1) * ordered).sum() / (p * v.sum()).clamp_min(eps)
+    numerator = ((2 * ranks - p - 1) * ordered).sum()
+    denominator = p * v.sum()
+    positive = denominator > 0
+    # the safe denominator keeps the gradient finite for an all-zero vector
+    safe = torch.where(positive, denominator, torch.ones_like(denominator))
+    return torch.where(positive, numerator / safe, torch.zeros_like(numerator))
 
 
 class GiniPrior(_IndexedPrior):

@@ -218,3 +218,10 @@ def test_misuse(build, phi, message):
     with pytest.raises(UserInputError, match=message):
         prior = build()
         prior(phi)
+
+
+def test_gini_gradient_is_finite_at_zero_and_tiny_values():
+    v = torch.zeros(4, requires_grad=True)
+    gini(v).backward()
+    assert torch.all(torch.isfinite(v.grad))
+    assert float(gini(torch.tensor([1e-200, 0.0], dtype=torch.float64))) == pytest.approx(0.5)
