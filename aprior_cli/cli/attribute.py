@@ -9,9 +9,11 @@ from typing import Any
 import click
 
 from aprior_cli.cli.common import (
+    device_option,
     echo_summary,
     handle_errors,
     outdir_option,
+    seed_option,
     threads_option,
     verbosity_options,
 )
@@ -38,10 +40,8 @@ log = logging.getLogger("aprior.attribute")
 @click.option("--target", "target_class", default=None,
               help="Multiclass: explain this class for every sample (default: the true "
                    "class from --labels).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the reference sampling.")
-@click.option("--device", default="auto", show_default=True,
-              help="auto (CUDA when available), cpu, or cuda[:i].")
+@seed_option(help="Seed of the reference sampling.")
+@device_option
 @threads_option
 @outdir_option()
 @verbosity_options

@@ -44,9 +44,9 @@ def outdir_option(required: bool = True, help: str = "Output directory.") -> Cal
                          help=help)
 
 
-def seed_option(default: int = 0) -> Callable:
-    return click.option("--seed", type=int, default=default, show_default=True,
-                        help="Random seed; the same seed gives the same result on CPU.")
+def seed_option(default: int = 0,
+                help: str = "Random seed; the same seed gives the same result on CPU.") -> Callable:
+    return click.option("--seed", type=int, default=default, show_default=True, help=help)
 
 
 def device_option(f: Callable) -> Callable:
@@ -54,9 +54,11 @@ def device_option(f: Callable) -> Callable:
                         help="auto (CUDA when available), cpu, or cuda[:i].")(f)
 
 
-def threads_option(f: Callable) -> Callable:
-    return click.option("--threads", type=click.IntRange(min=1), default=None,
-                        help="CPU threads (default: the library's choice).")(f)
+def threads_option(f: Callable | None = None, *,
+                   help: str = "CPU threads (default: the library's choice).") -> Callable:
+    """``--threads``; use as ``@threads_option`` or ``@threads_option(help=...)``."""
+    option = click.option("--threads", type=click.IntRange(min=1), default=None, help=help)
+    return option(f) if f is not None else option
 
 
 def handle_errors(f: Callable) -> Callable:

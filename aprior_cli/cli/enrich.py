@@ -11,6 +11,8 @@ from aprior_cli.cli.common import (
     echo_summary,
     handle_errors,
     outdir_option,
+    seed_option,
+    threads_option,
     verbosity_options,
 )
 from aprior_cli.errors import UserInputError
@@ -86,10 +88,8 @@ def _parse_methods(text: str) -> tuple[str, ...]:
               show_default=True, help="Dot plot format.")
 @click.option("--top-terms", type=click.IntRange(min=1), default=20, show_default=True,
               help="Terms shown in the plot and listed in the summary JSON.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the prerank permutations (same seed, same q-values).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Threads for gseapy's prerank (gseapy caps it at CPUs - 1) [default: 1].")
+@seed_option(help="Seed of the prerank permutations (same seed, same q-values).")
+@threads_option(help="Threads for gseapy's prerank (gseapy caps it at CPUs - 1) [default: 1].")
 @verbosity_options
 @handle_errors
 def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, log, verbosity_options
+from aprior_cli.cli.common import (
+    echo_summary,
+    handle_errors,
+    log,
+    seed_option,
+    verbosity_options,
+)
 from aprior_cli.errors import UserInputError
 
 
@@ -38,7 +44,7 @@ def stats_path_for(output: Path) -> Path:
               default=None, help="Write a random control instead of the real graph.")
 @click.option("--swaps-per-edge", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Attempted double-edge swaps per edge for --random degree-preserving.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
+@seed_option(help="Seed of --random.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Output graph (.npz); statistics go to OUT.stats.json beside it.")
 @verbosity_options

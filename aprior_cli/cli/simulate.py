@@ -15,7 +15,13 @@ from pathlib import Path
 
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, outdir_option, verbosity_options
+from aprior_cli.cli.common import (
+    echo_summary,
+    handle_errors,
+    outdir_option,
+    seed_option,
+    verbosity_options,
+)
 from aprior_cli.io.atomic import atomic_path, atomic_write_json, atomic_write_text
 from aprior_cli.simulate import TASKS, SimulatedStudy, SimulationConfig, simulate_study
 
@@ -86,8 +92,7 @@ def write_study(study: SimulatedStudy, outdir: Path) -> list[Path]:
               help="Sequencing batches (with a batch effect).")
 @click.option("--task", type=click.Choice(TASKS), default=DEFAULTS.task, show_default=True,
               help="Continuous target, or a 0/1 target.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed; the same seed writes identical files.")
+@seed_option(help="Random seed; the same seed writes identical files.")
 @verbosity_options
 @handle_errors
 def command(outdir: str, n_samples: int, n_genes: int, n_modules: int, module_size: int,
