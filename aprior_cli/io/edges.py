@@ -19,6 +19,7 @@ import pandas as pd
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.graph import EdgeList
+from aprior_cli.io.files import require_file
 
 log = logging.getLogger("aprior")
 
@@ -77,11 +78,7 @@ def read_edge_file(path: str | os.PathLike) -> EdgeList:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    path = Path(path)
-    if not path.exists():
-        raise UserInputError(f"{path}: file not found")
-    if path.is_dir():
-        raise UserInputError(f"{path}: is a directory, expected an edge file")
+    path = require_file(path, "an edge file")
     first = _first_line(path)
     if first is None:
         raise UserInputError(f"{path}: edge file is empty")

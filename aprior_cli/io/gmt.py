@@ -25,6 +25,7 @@ from pathlib import Path
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.atomic import atomic_path
+from aprior_cli.io.files import read_text_lines, require_file
 
 
 @dataclass
@@ -156,15 +157,8 @@ def read_gmt(path: str | os.PathLike) -> GeneSetLibrary:
                 "gene-set libraries by name; get the file first (e.g. `aprior fetch "
                 "msigdb_hallmark_v2023_2_symbols --allow-unverified` prints the cached path; "
                 "`aprior fetch --list` shows the others) and pass its path to --gmt")
-        raise UserInputError(f"{path}: GMT file not found")
-    if path.is_dir():
-        raise UserInputError(f"{path}: is a directory, expected a GMT file")
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            lines = handle.readlines()
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise UserInputError(f"{path}: cannot read GMT file ({type(exc).__name__}: {exc})") from exc
+    require_file(path, "a GMT file", "GMT file not found")
+    lines = read_text_lines(path, "GMT file")
     library = parse_gmt_lines(lines, source=str(path))
     library.path = path
     return library

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.io.files import read_text_lines, require_file
 from aprior_cli.io.tables import TEXT_FORMATS, table_format
 
 ATTRIBUTION_SCORE_COLUMN = "mean_abs_attribution"
@@ -102,10 +103,7 @@ def read_ranking(path: str | os.PathLike, score_column: str | None = None,
     path = Path(path)
     if duplicates not in DUPLICATE_POLICIES:
         raise UserInputError(f"--duplicate-genes: {duplicates!r} is not one of {DUPLICATE_POLICIES}")
-    if not path.exists():
-        raise UserInputError(f"{path}: ranking file not found")
-    if path.is_dir():
-        raise UserInputError(f"{path}: is a directory, expected a ranking file")
+    require_file(path, "a ranking file", "ranking file not found")
     df = _read_raw(path)
     if df.shape[0] == 0:
         raise UserInputError(f"{path}: ranking is empty (header only)")
@@ -143,19 +141,8 @@ def read_gene_list(path: str | os.PathLike) -> list[str]:
 
     Returns the unique genes in file order. Used for ``--background``.
     """
-    path = Path(path)
-    if not path.exists():
-        raise UserInputError(f"{path}: gene list file not found")
-    if path.is_dir():
-        raise UserInputError(f"{path}: is a directory, expected a gene list file")
-    import gzip
-
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            lines = handle.readlines()
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise UserInputError(f"{path}: cannot read gene list ({type(exc).__name__})") from exc
+    path = require_file(path, "a gene list file", "gene list file not found")
+    lines = read_text_lines(path, "gene list", detail=False)
     genes: dict[str, None] = {}
     for line in lines:
         item = line.replace(",", "\t").split("\t")[0].strip()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.atomic import atomic_path
+from aprior_cli.io.files import require_file
 
 TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ","}
 SUPPORTED = ".tsv .txt .tab .rnk .csv .parquet .h5ad (text formats may end in .gz)"
@@ -49,11 +50,7 @@ def read_table(path: str | os.PathLike, index_col: int | str | None = None,
     dtype
         Passed to :func:`pandas.read_csv` for text formats.
     """
-    path = Path(path)
-    if not path.exists():
-        raise UserInputError(f"{path}: file not found")
-    if path.is_dir():
-        raise UserInputError(f"{path}: is a directory, expected a table file")
+    path = require_file(path, "a table file")
     fmt = table_format(path)
     try:
         if fmt in TEXT_FORMATS:
