@@ -103,6 +103,21 @@ def _check_positive(name: str, value: int | None, allow_none: bool = False) -> N
         raise UserInputError(f"{name}: expected a positive integer, got {value!r}")
 
 
+def _prepare(model: nn.Module, inputs: Tensor, target: Target, chunk_size: int | None,
+             device: torch.device | str | None) -> tuple[torch.device, Tensor, Target]:
+    """Shared checks of the post-hoc entry points: device, ``inputs (N, p)``, chunk size, target.
+
+    Returns the device, the inputs on it and the target (a per-sample tensor moved to it).
+    """
+    dev = torch.device(device) if device is not None else model_device(model)
+    inputs = _as_matrix("inputs", inputs, dev)
+    _check_positive("chunk_size", chunk_size, allow_none=True)
+    check_target(target, inputs.shape[0])
+    if isinstance(target, Tensor):
+        target = target.to(dev)
+    return dev, inputs, target
+
+
 def draw_pairs(
     n_inputs: int,
     n_references: int,
@@ -307,18 +322,13 @@ def expected_gradients(
     fast_path
         Use the first-linear-layer fast path when the model qualifies.
     """
-    dev = torch.device(device) if device is not None else model_device(model)
-    inputs = _as_matrix("inputs", inputs, dev)
+    dev, inputs, target = _prepare(model, inputs, target, chunk_size, device)
     references = _as_matrix("references", references, dev, inputs.shape[1])
     _check_positive("n_samples", n_samples)
-    _check_positive("chunk_size", chunk_size, allow_none=True)
-    check_target(target, inputs.shape[0])
     if generator is None and seed is not None:
         generator = torch.Generator(device=dev).manual_seed(int(seed))
     ref_idx, alpha = draw_pairs(inputs.shape[0], references.shape[0], n_samples, generator, dev,
                                 inputs.dtype)
-    if isinstance(target, Tensor):
-        target = target.to(dev)
     return attribute_pairs(model, inputs, references, ref_idx, alpha, target, chunk_size,
                            return_stderr, completeness, fast_path)
 
@@ -335,11 +345,8 @@ def integrated_gradients(
     fast_path: bool = True,
 ) -> AttributionResult:
     """Integrated gradients from ``baseline`` (zeros, ``(p,)`` or ``(N, p)``), midpoint rule."""
-    dev = torch.device(device) if device is not None else model_device(model)
-    inputs = _as_matrix("inputs", inputs, dev)
+    dev, inputs, target = _prepare(model, inputs, target, chunk_size, device)
     _check_positive("n_steps", n_steps)
-    _check_positive("chunk_size", chunk_size, allow_none=True)
-    check_target(target, inputs.shape[0])
     n_inputs, n_features = inputs.shape
     if baseline is None:
         references = torch.zeros((1, n_features), dtype=inputs.dtype, device=dev)
@@ -359,8 +366,6 @@ def integrated_gradients(
     ref_idx = rows.unsqueeze(1).expand(n_inputs, n_steps)
     alpha = ((torch.arange(n_steps, device=dev, dtype=inputs.dtype) + 0.5) / n_steps)
     alpha = alpha.unsqueeze(0).expand(n_inputs, n_steps)
-    if isinstance(target, Tensor):
-        target = target.to(dev)
     return attribute_pairs(model, inputs, references, ref_idx, alpha, target, chunk_size,
                            False, completeness, fast_path)
 
@@ -373,12 +378,7 @@ def input_gradients(
     device: torch.device | str | None = None,
 ) -> AttributionResult:
     """Plain input gradients ``df/dx`` ``(N, p)`` (no multiplication by the input)."""
-    dev = torch.device(device) if device is not None else model_device(model)
-    inputs = _as_matrix("inputs", inputs, dev)
-    _check_positive("chunk_size", chunk_size, allow_none=True)
-    check_target(target, inputs.shape[0])
-    if isinstance(target, Tensor):
-        target = target.to(dev)
+    _, inputs, target = _prepare(model, inputs, target, chunk_size, device)
     chunk = chunk_size or default_chunk_rows(inputs.shape[1])
     parts = []
     with attribution_mode(model), frozen_parameters(model), torch.enable_grad():
