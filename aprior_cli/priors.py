@@ -96,9 +96,23 @@ class GraphPrior(_IndexedPrior):
         if not np.all(np.isfinite(lap.data)):
             raise UserInputError("laplacian: contains NaN or Inf")
         indices = torch.from_numpy(np.vstack([lap.row, lap.col]).astype(np.int64))
-        values = torch.from_numpy(lap.data.astype(np.float32))
+        # float64 master copy: rounding L to float32 here would break L @ 1 = 0 for a
+        # float64 caller; each (dtype, device) the attributions come in is converted once
+        values = torch.from_numpy(lap.data.astype(np.float64))
         sparse = torch.sparse_coo_tensor(indices, values, lap.shape, check_invariants=True).coalesce()
         self.register_buffer("laplacian", sparse)
+        self._converted: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
+
+    def _laplacian_like(self, v: Tensor) -> Tensor:
+        """The Laplacian in ``v``'s dtype and device (converted once, then cached)."""
+        lap = self.laplacian
+        if lap.dtype == v.dtype and lap.device == v.device:
+            return lap
+        source, converted = self._converted.get((v.dtype, v.device), (None, None))
+        if source is not lap:  # first use, or the buffer was replaced (.to(), load_state_dict)
+            converted = lap.to(device=v.device, dtype=v.dtype)
+            self._converted[(v.dtype, v.device)] = (lap, converted)
+        return converted
 
     def forward(self, phi: Tensor) -> Tensor:
         v = self.selected(phi)
@@ -108,9 +122,7 @@ class GraphPrior(_IndexedPrior):
                 f"attributions: have {v.shape[0]} features but the graph has {n_nodes} nodes; "
                 "give feature_index"
             )
-        lap = self.laplacian
-        if lap.dtype != v.dtype or lap.device != v.device:
-            lap = lap.to(device=v.device, dtype=v.dtype)
+        lap = self._laplacian_like(v)
         return v @ torch.sparse.mm(lap, v.unsqueeze(1)).squeeze(1)
 
 
