@@ -117,8 +117,9 @@ def train_mlp(spec: MLPSpec, x_train: np.ndarray, y_train: np.ndarray, x_val: np
     """
     from aprior_cli.models import build_mlp
     from aprior_cli.training.config import TrainConfig
+    from aprior_cli.training.rng import seed_everything
     from aprior_cli.training.tasks import get_task
-    from aprior_cli.training.trainer import Trainer, seed_everything
+    from aprior_cli.training.trainer import Trainer
 
     cfg = TrainConfig(task=spec.task, hidden=list(spec.hidden), prior=spec.prior,
                       attribution=spec.attribution, lambda_=spec.lambda_, k=spec.k,

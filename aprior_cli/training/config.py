@@ -14,34 +14,17 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.training.config_values import Option, coerce_value, copy_value
 
 PRIORS = ("none", "graph", "gini", "sparsity", "l1", "l2", "dapr")
 ATTRIBUTIONS = ("eg", "ig", "grad")
-
-
-@dataclass(frozen=True)
-class Option:
-    """Description of one configuration key.
-
-    ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``path`` (optional string),
-    ``ints`` (list of ints; ``"512,256"`` accepted), ``strs`` (list of strings; ``"a,b"``
-    accepted), ``lambda`` (float, ``auto`` or a list of floats).
-    """
-
-    name: str
-    kind: str
-    default: Any
-    help: str
-    choices: tuple[str, ...] | None = None
-    minimum: float | None = None
-    required: bool = False
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -138,146 +121,37 @@ def _field_name(key: str) -> str:
     return "lambda_" if key == "lambda" else key
 
 
-@dataclass
-class TrainConfig:
-    """Every training option (see :data:`OPTIONS` for meaning and defaults)."""
-
-    expression: str | None = None
-    labels: str | None = None
-    graph: str | None = None
-    eval_graph: str | None = None
-    meta_features: str | None = None
-    covariates: list[str] = field(default_factory=list)
-    task: str = "regression"
-    hidden: list[int] = field(default_factory=lambda: [512, 256])
-    activation: str = "relu"
-    dropout: float = 0.0
-    batch_norm: bool = False
-    standardize: bool = False
-    prior: str = "none"
-    attribution: str = "eg"
-    lambda_: float | str | list[float] = 0.0
-    k: int = 1
-    schedule: str = "joint"
-    fine_tune_epochs: int = 10
-    prior_update: str = "joint"
-    prior_lr: float | None = None
-    dapr_hidden: list[int] = field(default_factory=list)
-    dapr_missing: str = "exclude"
-    dapr_noise: bool = False
-    dapr_attribution: str = "abs"
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    param_penalty: str = "none"
-    param_penalty_layers: str = "first"
-    param_penalty_lambda: float = 0.0
-    patience: int = 10
-    monitor: str = "loss"
-    split: str = "random"
-    split_file: str | None = None
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    eval_n_samples: int = 100
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
+class _ConfigMethods:
+    """Methods of :class:`TrainConfig` (its fields come from :data:`OPTIONS`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Keys as in YAML (``lambda``, not ``lambda_``), in :data:`OPTIONS` order."""
-        return {o.name: _copy(getattr(self, _field_name(o.name))) for o in OPTIONS}
+        return {o.name: copy_value(getattr(self, _field_name(o.name))) for o in OPTIONS}
 
     def lambdas(self) -> list[float | str]:
         """The lambda grid (a single value is a grid of one)."""
-        return list(self.lambda_) if isinstance(self.lambda_, list) else [self.lambda_]
+        lam = self.lambda_  # type: ignore[attr-defined]
+        return list(lam) if isinstance(lam, list) else [lam]
 
     def with_lambda(self, value: float | str) -> TrainConfig:
-        return dataclasses.replace(self, lambda_=value)
+        return dataclasses.replace(self, lambda_=value)  # type: ignore[type-var]
 
 
-def _copy(v: Any) -> Any:
-    return list(v) if isinstance(v, list) else v
-
-
-def _split_list(value: str) -> list[str]:
-    return [s.strip() for s in value.split(",") if s.strip()]
+#: Every training option as an attribute (``cfg.lr``, ``cfg.lambda_``); one field per entry of
+#: :data:`OPTIONS`, with its default, so the table is the only list of keys.
+TrainConfig = dataclasses.make_dataclass(
+    "TrainConfig",
+    [(_field_name(o.name), Any, field(default_factory=lambda v=o.default: copy_value(v)))
+     for o in OPTIONS],
+    bases=(_ConfigMethods,),
+)
+TrainConfig.__module__ = __name__
+TrainConfig.__doc__ = "Every training option (see :data:`OPTIONS` for meaning and defaults)."
 
 
 def coerce(key: str, value: Any, source: str = "config") -> Any:
-    """Check and convert one value for ``key``; raise :class:`UserInputError` if ill-typed."""
-    opt = OPTIONS_BY_NAME[key]
-    where = f"{source}: key {key!r}"
-
-    def as_float(v: Any) -> float:
-        if isinstance(v, bool):
-            raise UserInputError(f"{where} must be a number, got {v!r}")
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            raise UserInputError(f"{where} must be a number, got {v!r}") from None
-
-    def as_int(v: Any) -> int:
-        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
-            raise UserInputError(f"{where} must be an integer, got {v!r}")
-        try:
-            return int(v)
-        except (TypeError, ValueError):
-            raise UserInputError(f"{where} must be an integer, got {v!r}") from None
-
-    if value is None:
-        if opt.required or opt.default is None or opt.kind == "path":
-            return None
-        raise UserInputError(f"{where} must not be empty")
-    if opt.kind == "int":
-        out: Any = as_int(value)
-    elif opt.kind == "float":
-        out = as_float(value)
-    elif opt.kind == "bool":
-        if isinstance(value, bool):
-            out = value
-        elif isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
-            out = value.lower() in ("true", "yes", "1")
-        else:
-            raise UserInputError(f"{where} must be true or false, got {value!r}")
-    elif opt.kind in ("str", "path"):
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise UserInputError(f"{where} must be a string, got {value!r}")
-        out = str(value)
-    elif opt.kind == "ints":
-        items = _split_list(value) if isinstance(value, str) else value
-        if isinstance(items, int) and not isinstance(items, bool):
-            items = [items]
-        if not isinstance(items, list):
-            raise UserInputError(f"{where} must be a list of integers, got {value!r}")
-        out = [as_int(v) for v in items]
-    elif opt.kind == "strs":
-        items = _split_list(value) if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            raise UserInputError(f"{where} must be a list of names, got {value!r}")
-        out = list(items)
-    elif opt.kind == "lambda":
-        items = _split_list(value) if isinstance(value, str) else value
-        if isinstance(items, list):
-            vals = [v if (isinstance(v, str) and v == "auto") else as_float(v) for v in items]
-            if not vals:
-                raise UserInputError(f"{where} must not be empty")
-            out = vals[0] if len(vals) == 1 else vals
-        else:
-            out = as_float(items)
-        for v in out if isinstance(out, list) else [out]:
-            if isinstance(v, float) and v < 0:
-                raise UserInputError(f"{where} must be >= 0, got {v}")
-    else:  # pragma: no cover - table is static
-        raise AssertionError(opt.kind)
-    if opt.choices is not None and out not in opt.choices:
-        raise UserInputError(f"{where}: unknown value {out!r}; use one of "
-                             f"{', '.join(opt.choices)}")
-    if opt.minimum is not None and isinstance(out, int | float) and out < opt.minimum:
-        raise UserInputError(f"{where} must be >= {opt.minimum:g}, got {out}")
-    return out
+    """Check and convert one value for ``key`` (see :func:`coerce_value`)."""
+    return coerce_value(OPTIONS_BY_NAME[key], value, source)
 
 
 def check_keys(mapping: Mapping[str, Any], source: str) -> None:
@@ -317,7 +191,7 @@ def resolve(yaml_values: Mapping[str, Any] | None = None,
         Unknown or ill-typed keys, missing required keys (``expression``, ``labels``), or
         inconsistent options.
     """
-    values = {o.name: _copy(o.default) for o in OPTIONS}
+    values = {o.name: copy_value(o.default) for o in OPTIONS}
     for source, given in (("config", yaml_values or {}), ("command line", cli_values or {})):
         check_keys(given, source)
         for key, value in given.items():
@@ -369,6 +243,6 @@ def from_run_yaml(text: str, source: str) -> TrainConfig:
     if not isinstance(data, dict):
         raise UserInputError(f"{source}: config must be a mapping")
     check_keys(data, source)
-    values = {o.name: _copy(o.default) for o in OPTIONS}
+    values = {o.name: copy_value(o.default) for o in OPTIONS}
     values.update({k: coerce(k, v, source) for k, v in data.items()})
     return TrainConfig(**{_field_name(k): v for k, v in values.items()})

@@ -33,9 +33,10 @@ from aprior_cli.models import build_mlp, output_size
 from aprior_cli.training.config import TrainConfig
 from aprior_cli.training.data import TrainingData, align
 from aprior_cli.training.prior_builders import PriorContext, build_graph_prior, build_prior
+from aprior_cli.training.rng import seed_everything
 from aprior_cli.training.splits import make_split
 from aprior_cli.training.tasks import Task, get_task
-from aprior_cli.training.trainer import FitResult, Trainer, seed_everything
+from aprior_cli.training.trainer import FitResult, Trainer
 
 log = logging.getLogger("aprior.train")
 

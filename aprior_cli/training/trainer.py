@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -47,6 +46,8 @@ from torch import nn
 from aprior_cli.errors import TrainingDivergedError, UserInputError
 from aprior_cli.io.atomic import atomic_path
 from aprior_cli.training.config import TrainConfig
+from aprior_cli.training.optim import learnable_prior_lr, make_optimizer
+from aprior_cli.training.rng import rng_state, set_rng_state
 from aprior_cli.training.tasks import Task
 
 log = logging.getLogger("aprior.train")
@@ -55,77 +56,9 @@ Prior = Callable[[torch.Tensor], torch.Tensor]
 EVAL_ROWS = 4096
 
 
-def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA), numpy's global RNG and python's ``random``."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)  # noqa: NPY002 - global state user code may rely on
-    random.seed(seed)
-
-
 def is_learnable(prior: object) -> bool:
     """A prior with trainable parameters (it gets its own optimiser)."""
     return isinstance(prior, nn.Module) and any(p.requires_grad for p in prior.parameters())
-
-
-def make_optimizer(params: list[nn.Parameter], cfg: TrainConfig,
-                   lr: float | None = None) -> torch.optim.Optimizer:
-    """Adam or SGD (with ``momentum``) over ``params`` as the config says."""
-    lr = cfg.lr if lr is None else lr
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
-    raise UserInputError(f"--optimizer: unknown optimiser {cfg.optimizer!r}; use adam or sgd")
-
-
-#: default learning rate of a learnable prior's optimiser (e.g. DAPr's g) = this x ``lr``
-LEARNABLE_PRIOR_LR_FACTOR = 10.0
-
-
-def learnable_prior_lr(cfg: TrainConfig) -> float:
-    """``prior_lr`` when given, else :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``.
-
-    g sees one (q, m) meta-feature matrix and takes one step per mini-batch, while its targets
-    (|phi|, typically 1e-3..1e-2 on standardised expression) start far from its random
-    initialisation; at ``lr`` it barely moves before early stopping keeps an early epoch.
-    """
-    return cfg.prior_lr if cfg.prior_lr is not None else LEARNABLE_PRIOR_LR_FACTOR * cfg.lr
-
-
-# --------------------------------------------------------------------------------------------
-# RNG states in a weights_only-loadable form
-
-
-def rng_state(generators: dict[str, torch.Generator]) -> dict[str, Any]:
-    """Every RNG state the loop depends on (tensors, ints, lists only)."""
-    _, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
-    version, pystate, gauss = random.getstate()
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.as_tensor(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},
-        "python": {"version": int(version), "state": list(pystate), "gauss": gauss},
-        "generators": {k: g.get_state() for k, g in generators.items()},
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any], generators: dict[str, torch.Generator]) -> None:
-    """Restore what :func:`rng_state` saved."""
-    torch.set_rng_state(state["torch"])
-    n = state["numpy"]
-    legacy = ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-              n["cached"])
-    np.random.set_state(legacy)  # noqa: NPY002
-    p = state["python"]
-    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
-    for k, g in generators.items():
-        g.set_state(state["generators"][k])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _clone_state(module: nn.Module) -> dict[str, torch.Tensor]:

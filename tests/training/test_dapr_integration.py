@@ -19,8 +19,9 @@ from aprior_cli.cli.main import cli
 from aprior_cli.dapr import DAPrPrior, build_dapr_prior
 from aprior_cli.io.dapr_outputs import DAPR_FILES
 from aprior_cli.training.config import resolve
+from aprior_cli.training.optim import LEARNABLE_PRIOR_LR_FACTOR
 from aprior_cli.training.run import execute, prepare
-from aprior_cli.training.trainer import LEARNABLE_PRIOR_LR_FACTOR, Trainer
+from aprior_cli.training.trainer import Trainer
 
 CPU = torch.device("cpu")
 META = ["mutation_frequency", "cnv_frequency", "hubness", "noise_1", "noise_2"]

@@ -79,8 +79,8 @@ def test_sparsity_prior_raises_gini():
 
 
 def _fresh_trainer(prep, checkpoint=None, hook=None):
+    from aprior_cli.training.rng import seed_everything
     from aprior_cli.training.run import build_model
-    from aprior_cli.training.trainer import seed_everything
 
     seed_everything(prep.cfg.seed)
     model = build_model(prep)
