@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from aprior_cli.cli.common import Command, echo_summary, handle_errors, log, verbosity_options
+from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
+    echo_summary,
+    handle_errors,
+    log,
+    verbosity_options,
+)
 from aprior_cli.errors import UserInputError
 
 
@@ -51,7 +58,7 @@ def sidecar(output: Path, suffix: str) -> Path:
 @click.option("--keep-biotype", multiple=True, default=("protein_coding",), show_default=True,
               help="Biotype(s) to keep (repeatable).")
 @click.option("--no-biotype-filter", is_flag=True, help="Keep genes of every biotype.")
-@click.option("--max-zero-fraction", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+@click.option("--max-zero-fraction", type=FiniteFloat(0, 1), default=0.7, show_default=True,
               help="Drop genes that are 0 in more than this fraction of training samples.")
 @click.option("--no-zero-filter", is_flag=True, help="Skip the zero filter.")
 @click.option("--log2/--no-log2", "log2", default=True, show_default=True, help="log2(x + 1).")

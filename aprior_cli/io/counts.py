@@ -12,10 +12,12 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.io.files import read_text_lines, require_file
 from aprior_cli.io.read_errors import reading
 from aprior_cli.io.tables import TEXT_FORMATS, check_unique, read_table, table_format
+from aprior_cli.preprocess import validate_counts
 
 
 def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
-    """Read a count matrix and return it as (samples, genes).
+    """Read a count matrix and return it as (samples, genes), float64, checked (numeric,
+    finite, >= 0, unique sample ids: :func:`aprior_cli.preprocess.validate_counts`).
 
     Parameters
     ----------
@@ -43,6 +45,9 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
         df = df.T
     df.index.name = "sample"
     df.columns.name = None
+    # empty, non-numeric, NaN or negative counts: one line naming this file
+    df = validate_counts(df, str(path))
+    df.index.name = "sample"
     return df
 
 

@@ -232,8 +232,10 @@ class SavedRun:
             state = torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         except Exception as exc:  # noqa: BLE001 - any unreadable weights file is a user problem
+            reason = " ".join(str(exc).split())
+            reason = reason if len(reason) <= 120 else reason[:117] + "..."
             raise UserInputError(f"{self.path / 'model.pt'}: cannot load weights "
-                                 f"({str(exc).splitlines()[0]})") from None
+                                 f"({type(exc).__name__}: {reason})") from None
         return model.to(device).eval()
 
 

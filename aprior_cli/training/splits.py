@@ -77,8 +77,9 @@ def check_categorical(y: np.ndarray, option: str = "--split") -> None:
         raise UserInputError(f"{option} stratified: target looks continuous ({values.size} "
                              f"distinct values in {y.size} samples); {hint}")
     if counts.min() < 2:
-        raise UserInputError(f"{option} stratified: class {values[counts.argmin()]!r} has only "
-                             f"{counts.min()} sample; every class needs at least 2; {hint}")
+        small = str(values[counts.argmin()])
+        raise UserInputError(f"{option} stratified: class {small!r} has only {counts.min()} "
+                             f"sample; every class needs at least 2; {hint}")
 
 
 def check_split_sizes(out: np.ndarray, val_fraction: float, test_fraction: float,
