@@ -63,7 +63,8 @@ def outdir_option(required: bool = True, help: str = "Output directory.") -> Cal
 
 def seed_option(default: int = 0,
                 help: str = "Random seed; the same seed gives the same result on CPU.") -> Callable:
-    return click.option("--seed", type=int, default=default, show_default=True, help=help)
+    return click.option("--seed", type=click.IntRange(min=0), default=default,
+                        show_default=True, help=help)
 
 
 def device_option(f: Callable) -> Callable:

@@ -104,7 +104,8 @@ def read_edge_file(path: str | os.PathLike) -> EdgeList:
     n_columns = len(fields)
     header = n_columns == 3 and not _is_number(fields[2])
     if header:
-        log.info("%s: first line %r taken as a header", path, first)
+        log.debug("%s: first line %r taken as a header (recorded in the statistics)", path,
+                  first)
     names = ["gene1", "gene2", "weight"][:n_columns]
     ids_type = pa.dictionary(pa.int32(), pa.string())
     types = {"gene1": ids_type, "gene2": ids_type}

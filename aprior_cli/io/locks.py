@@ -33,6 +33,8 @@ class OutputBusyError(UserInputError):
 def lock_path_for(target: str | os.PathLike) -> Path:
     """``dir/out.tsv`` -> ``dir/.out.tsv.lock``."""
     target = Path(target)
+    if target.name in ("", ".."):           # "." or "..": lock it under its real name
+        target = Path(os.path.abspath(target))
     return target.parent / f".{target.name}{LOCK_SUFFIX}"
 
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import logging
 import os
 import re
@@ -71,6 +72,12 @@ PathLike = str | os.PathLike
 
 def _resolved(path: PathLike) -> Path:
     return Path(os.path.abspath(os.path.expanduser(os.fspath(path)))).resolve()
+
+
+def _named(path: PathLike) -> Path:
+    """``path``, made absolute when it has no name of its own (``.``, ``..``, ``a/..``)."""
+    path = Path(path)
+    return Path(os.path.abspath(path)) if path.name in ("", "..") else path
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -213,10 +220,10 @@ class OutputSet:
                  replaces: bool = False, manifest: PathLike | None = None) -> None:
         if (directory is None) == (files is None):
             raise ValueError("give exactly one of directory= or files=")
-        self.directory = Path(directory) if directory is not None else None
+        self.directory = _named(directory) if directory is not None else None
         self.targets: dict[str, Path] = (
             {label: self.directory} if self.directory is not None
-            else {k: Path(v) for k, v in files.items() if v is not None and str(v)})
+            else {k: _named(v) for k, v in files.items() if v is not None and str(v)})
         if not self.targets:
             raise ValueError("no output path given")
         self.inputs = _flatten(inputs)
@@ -287,7 +294,7 @@ class OutputSet:
             if rel.parts and rel.parts[0] not in self._order:
                 self._order.append(rel.parts[0])
             return self.staging / rel
-        final = Path(name)
+        final = _named(name)
         if final not in self.targets.values():
             raise ValueError(f"{name}: not one of this set's outputs")
         if final not in self._files:
@@ -359,7 +366,7 @@ class OutputSet:
             elif dest.is_dir():
                 raise UserInputError(f"{dest}: is a directory; cannot replace it by a file")
             else:
-                os.replace(entry, dest)
+                _move(entry, dest)
 
     def _merge_tree(self, source: Path, dest: Path) -> None:
         for entry in sorted(source.iterdir(), key=lambda p: p.stat().st_mtime_ns):
@@ -367,7 +374,7 @@ class OutputSet:
             if entry.is_dir() and target.is_dir():
                 self._merge_tree(entry, target)
             else:
-                os.replace(entry, target)
+                _move(entry, target)
 
     def discard(self) -> None:
         """Remove everything staged and release the locks (idempotent)."""
@@ -389,6 +396,22 @@ class OutputSet:
         for lock in reversed(self._locks):
             lock.release()
         self._locks = []
+
+
+def _move(src: Path, dst: Path) -> None:
+    """``os.replace``; across file systems (an output directory that is a mount point) copy
+    to a temporary name in ``dst``'s folder first, then rename (still atomic per file)."""
+    try:
+        os.replace(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
+        if src.is_dir():
+            shutil.copytree(src, tmp)
+        else:
+            shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
 
 
 # --------------------------------------------------------------------------- command scope

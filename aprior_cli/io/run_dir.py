@@ -90,6 +90,7 @@ def begin_run_dir(outdir: str | os.PathLike, cfg: TrainConfig, resume: bool = Fa
     """
     outdir = Path(outdir)
     partial = partial_dir(outdir)
+    remove_stale(outdir)          # an old run moved aside by a killed --overwrite
     if outdir.exists() and not overwrite:
         what = "a finished run" if is_complete(outdir) else "files"
         raise UserInputError(f"{outdir}: already exists and holds {what}; choose another "
@@ -199,7 +200,6 @@ def claim_run_dir(outdir: str | os.PathLike, inputs: Iterable = ()) -> None:
     """
     check_outputs({"-o/--outdir": partial_dir(outdir)}, inputs, replaces=True)
     claim_outputs(directory=outdir, inputs=inputs, staged=False, replaces=True)
-    remove_stale(Path(outdir))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -109,7 +109,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("eval_n_samples", "int", 100, "References per sample for the test-set expected "
            "gradients in metrics.json.", minimum=1),
     # reproducibility and hardware
-    Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references)."),
+    Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references).",
+           minimum=0),
     Option("device", "str", "auto", "auto (CUDA when available), cpu or cuda[:i]."),
     Option("threads", "int", None, "CPU threads for torch.", minimum=1),
 )
