@@ -7,6 +7,13 @@ folders aprior creates are made group-readable so a lab can share one cache on a
 pooch downloads into a temporary file beside the target and renames it only when the hash
 matches, so a failed or corrupt download never leaves a file under the final name; a cached file
 whose hash no longer matches is removed when the fresh download fails too.
+
+Safety in a shared cache: the cached path must resolve inside ``<cache>/<manifest name>/``
+(names are also checked when manifests are read, :func:`aprior_cli.manifests.safe_filename`).
+A download holds a lock on that resource (``<cache>/.<name>.lock``, ``flock``): a second
+``aprior fetch`` of the same resource waits for it and then finds the file cached, and the
+temporary files a killed download left (pooch's ``tmpXXXXXXXX``) are removed by the next fetch
+of that resource, under the lock, so a live download is never broken.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import ftplib
 import logging
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -22,7 +30,8 @@ from pathlib import Path
 import pooch
 
 from aprior_cli.errors import UserInputError
-from aprior_cli.manifests import Manifest
+from aprior_cli.io.locks import OutputLock
+from aprior_cli.manifests import Manifest, safe_filename
 
 DATA_DIR_ENV = "APRIOR_DATA_DIR"
 HTTP_TIMEOUT_S = 60
@@ -63,8 +72,38 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def cached_file(manifest: Manifest, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where ``manifest``'s file lives in the cache."""
-    return cache_root(cache_dir) / manifest.name / manifest.filename
+    """Where ``manifest``'s file lives in the cache (refused if it would resolve elsewhere)."""
+    folder = cache_root(cache_dir) / safe_filename(manifest.name, str(manifest.path), "name")
+    target = folder / safe_filename(manifest.filename, str(manifest.path))
+    resolved, inside = target.resolve(), folder.resolve()
+    if resolved.parent != inside:
+        raise FetchError(f"{manifest.path}: the cache file {target} would resolve to {resolved}, "
+                         f"outside the cache folder {inside}; refusing to write it")
+    return target
+
+
+#: pooch's temporary download files (tempfile.NamedTemporaryFile: "tmp" + 8 characters)
+_POOCH_TEMP = re.compile(r"^tmp[a-z0-9_]{8}$")
+
+
+def remove_stale_downloads(folder: Path) -> list[Path]:
+    """Remove temporary files a killed download left in a resource's cache folder.
+
+    Call only while holding the resource's lock (no live download is then writing there).
+    """
+    removed = []
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            if _POOCH_TEMP.match(entry.name) and entry.is_file():
+                try:
+                    entry.unlink()
+                except OSError:  # a colleague's file in a shared cache: leave it
+                    continue
+                removed.append(entry)
+    if removed:
+        log.info("%s: removed %d temporary file(s) of an interrupted earlier download",
+                 folder, len(removed))
+    return removed
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -118,13 +157,21 @@ def fetch_resource(manifest: Manifest, cache_dir: str | os.PathLike | None = Non
     if progressbar is None:
         progressbar = sys.stderr.isatty()
     known_hash = f"sha256:{manifest.sha256}" if manifest.sha256 else None
-    existed = target.is_file()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FetchError(f"{target.parent}: cannot create the cache folder ({exc.strerror})") from exc
     for folder in (target.parent.parent, target.parent):
         make_group_readable(folder)
+    with OutputLock(target.parent, wait=True):
+        existed = target.is_file()           # a concurrent fetch we waited for may have it
+        remove_stale_downloads(target.parent)
+        return _download(manifest, target, known_hash, progressbar, existed)
+
+
+def _download(manifest: Manifest, target: Path, known_hash: str | None, progressbar: bool,
+              existed: bool) -> FetchResult:
+    """pooch.retrieve into ``target`` (under the resource's lock) and check the result."""
     before = _stat_key(target)
     if not existed:
         log.info("%s: downloading %s into %s", manifest.name, manifest.url, target.parent)
@@ -132,7 +179,7 @@ def fetch_resource(manifest: Manifest, cache_dir: str | os.PathLike | None = Non
     level = pooch_log.level
     pooch_log.setLevel(logging.WARNING)       # aprior says what happens, once
     try:
-        path = Path(pooch.retrieve(manifest.url, known_hash=known_hash, fname=manifest.filename,
+        path = Path(pooch.retrieve(manifest.url, known_hash=known_hash, fname=target.name,
                                    path=target.parent, progressbar=progressbar,
                                    downloader=_downloader(manifest.url, progressbar)))
     except ValueError as exc:

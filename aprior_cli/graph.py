@@ -173,8 +173,14 @@ def symmetric_from_pairs(a: np.ndarray, b: np.ndarray, weight: np.ndarray, q: in
 
 
 def laplacian(adjacency: sp.spmatrix, normalized: bool = False) -> sp.csr_matrix:
-    """``D - W`` or the symmetric-normalised ``I' - D^-1/2 W D^-1/2`` (see module docstring)."""
+    """``D - W`` or the symmetric-normalised ``I' - D^-1/2 W D^-1/2`` (see module docstring).
+
+    ``W`` must be finite and non-negative (otherwise ``L`` is indefinite and the graph penalty
+    can be negative); a ``ValueError`` says so.
+    """
     w = sp.csr_matrix(adjacency, dtype=np.float64)
+    if w.nnz and not (np.all(np.isfinite(w.data)) and w.data.min() >= 0):
+        raise ValueError("adjacency weights must be finite and >= 0 for a graph Laplacian")
     degree = np.asarray(w.sum(axis=1)).ravel()
     if not normalized:
         out = sp.diags(degree) - w

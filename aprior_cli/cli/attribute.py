@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from aprior_cli.cli.common import (
+    Command,
     device_option,
     echo_summary,
     handle_errors,
@@ -21,7 +22,7 @@ from aprior_cli.cli.common import (
 log = logging.getLogger("aprior.attribute")
 
 
-@click.command("attribute")
+@click.command("attribute", cls=Command)
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--expression", required=True, type=click.Path(dir_okay=False),
               help="Expression table (samples as rows) containing the run's features.")
@@ -63,11 +64,13 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_write_json
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.io.run_dir import load_run
     from aprior_cli.io.tables import read_table, write_table
     from aprior_cli.training.attribute import attribute, completeness_summary, global_ranking
     from aprior_cli.training.data import align, prepare_expression
 
+    outs = claim_outputs(directory=outdir, inputs=[run_dir, expression, labels])
     set_threads(threads)
     dev = resolve_device(device)
     run = load_run(run_dir)
@@ -126,9 +129,10 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     summary = completeness_summary(residual, phi)
     summary.update({"run": str(run.path), "split": split, "n_references": int(ref_mask.sum()),
                     "n_samples_per_input": n_samples, "seed": seed})
-    write_table(attributions, out / "attributions.tsv")
-    write_table(ranking, out / "ranking.tsv", index=False)
-    atomic_write_json(out / "completeness.json", summary)
+    write_table(attributions, outs / "attributions.tsv")
+    write_table(ranking, outs / "ranking.tsv", index=False)
+    atomic_write_json(outs / "completeness.json", summary)
+    outs.publish()
     top = ", ".join(ranking["feature"].head(5))
     echo_summary(quiet, f"{out}: {len(chosen_samples)} samples x {len(run.features)} features "
                  f"explained ({n_samples} references each); relative completeness residual "

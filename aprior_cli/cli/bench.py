@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from aprior_cli.cli.common import handle_errors, threads_option, verbosity_options
+from aprior_cli.cli.common import Command, handle_errors, threads_option, verbosity_options
 
 
-@click.command("bench")
+@click.command("bench", cls=Command)
 @click.option("--shapes", default="2000:128,15000:32", show_default=True,
               help="FEATURES:BATCH pairs of the MLP FEATURES-512-256-1, comma-separated.")
 @click.option("--repeats", type=click.IntRange(min=1), default=20, show_default=True,
@@ -40,8 +40,11 @@ def command(shapes: str, repeats: int, posthoc_repeats: int, threads: int | None
     from aprior_cli import benchmark
     from aprior_cli.device import resolve_device
     from aprior_cli.io.atomic import atomic_write_text
+    from aprior_cli.io.outputs import claim_outputs
 
     log = logging.getLogger("aprior")
+    # --reference-path is code, not data: a table written into that checkout is fine
+    outs = claim_outputs(files={"--output": output}) if output else None
     dev = str(resolve_device(device))
     cfg = benchmark.BenchConfig(shapes=benchmark.parse_shapes(shapes), repeats=repeats,
                                 posthoc_repeats=posthoc_repeats, threads=threads, device=dev,
@@ -55,5 +58,6 @@ def command(shapes: str, repeats: int, posthoc_repeats: int, threads: int | None
     rows = benchmark.run_benchmark(cfg, progress=log.info)
     table = benchmark.format_table(rows, cfg)
     click.echo(table)
-    if output:
-        atomic_write_text(output, table + "\n")
+    if outs is not None:
+        atomic_write_text(outs.path(output), table + "\n")
+        outs.publish()

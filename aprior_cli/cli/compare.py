@@ -8,12 +8,18 @@ from pathlib import Path
 
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, outdir_option, verbosity_options
+from aprior_cli.cli.common import (
+    Command,
+    echo_summary,
+    handle_errors,
+    outdir_option,
+    verbosity_options,
+)
 
 log = logging.getLogger("aprior.compare")
 
 
-@click.command("compare")
+@click.command("compare", cls=Command)
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--method-name-from", type=click.Choice(["config", "dirname"]), default="config",
               show_default=True, help="Method label: from each run's config.yaml (prior, "
@@ -47,6 +53,7 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
 
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_path
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.io.run_dir import load_run
     from aprior_cli.io.tables import write_table
     from aprior_cli.training.compare import (
@@ -58,6 +65,7 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
         summarize,
     )
 
+    outs = claim_outputs(directory=outdir, inputs=run_dirs)
     rows = []
     for rd in run_dirs:
         run = load_run(rd)
@@ -86,11 +94,12 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     tests = paired_tests(records, chosen, baseline=baseline, correction=correction)
     out = Path(outdir)
     fig = plot_comparison(records, chosen)
-    write_table(records, out / "runs.tsv", index=False)
-    write_table(summary, out / "comparison.tsv", index=False)
-    write_table(tests, out / "paired_tests.tsv", index=False)
-    with atomic_path(out / "comparison.png") as tmp:
+    write_table(records, outs / "runs.tsv", index=False)
+    write_table(summary, outs / "comparison.tsv", index=False)
+    write_table(tests, outs / "paired_tests.tsv", index=False)
+    with atomic_path(outs / "comparison.png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
+    outs.publish()
     n_methods = records["method"].nunique()
     echo_summary(quiet, f"{out}: {len(records)} runs, {n_methods} method(s), "
                  f"{len(chosen)} metric(s), {len(tests)} paired test(s)")

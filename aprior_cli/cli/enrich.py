@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
     echo_summary,
     handle_errors,
     outdir_option,
@@ -53,7 +55,7 @@ def _parse_methods(text: str) -> tuple[str, ...]:
     return items
 
 
-@click.command("enrich")
+@click.command("enrich", cls=Command)
 @click.argument("rankings", nargs=-1, required=True, metavar="RANKING [RANKING ...]")
 @click.option("--gmt", "gmts", multiple=True, required=True, metavar="FILE",
               help="Local GMT gene-set file (repeatable; .gz ok). FDR is per file.")
@@ -67,7 +69,7 @@ def _parse_methods(text: str) -> tuple[str, ...]:
               help="ORA: number of top-ranked genes in the query list.")
 @click.option("--background", type=str, default=None, metavar="FILE",
               help="ORA: universe genes, one per line [default: all ranked genes].")
-@click.option("--fdr", type=float, default=0.05, show_default=True,
+@click.option("--fdr", type=FiniteFloat(), default=0.05, show_default=True,
               help="A term is significant when its BH/GSEA q-value is below this.")
 @click.option("--permutations", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Prerank: gene-set permutations.")
@@ -107,11 +109,11 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
     and comparison_terms.tsv (q-values side by side). Gene sets are read from local files only.
     """
     from aprior_cli.io.gmt import read_gmt
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.io.ranking import read_gene_list, read_ranking
 
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"{outdir}: exists and is not a directory")
+    outs = claim_outputs(directory=outdir, inputs=[rankings, gmts, background])
     # 1. read and validate everything before computing or writing anything (files first: a
     #    typo in a path fails before scipy/statsmodels/gseapy are imported)
     libraries = [read_gmt(p) for p in gmts]
@@ -156,7 +158,9 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
         results.append(res)
 
     # 3. write (each file atomically)
-    written = _write_outputs(out, results, options, plot_format)
+    written = [out / p.name for p in _write_outputs(outs.staging, results, options,
+                                                    plot_format)]
+    outs.publish()
 
     lines = []
     for res in results:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import click
 
-from aprior_cli.cli.common import handle_errors, log, verbosity_options
-from aprior_cli.fetch import DATA_DIR_ENV, fetch_resource
+from aprior_cli.cli.common import Command, handle_errors, log, verbosity_options
+from aprior_cli.fetch import DATA_DIR_ENV, cached_file, fetch_resource
+from aprior_cli.io.outputs import check_outputs
 from aprior_cli.manifests import MANIFEST_DIR_ENV, get_manifest, load_manifests
 
 
@@ -24,7 +25,7 @@ def _size_text(size: int | None) -> str:
     return f"{size} B"  # pragma: no cover
 
 
-@click.command("fetch")
+@click.command("fetch", cls=Command)
 @click.argument("name", required=False)
 @click.option("--cache-dir", type=click.Path(file_okay=False), envvar=DATA_DIR_ENV,
               help=f"Cache folder [default: ${DATA_DIR_ENV}, else the user cache folder].")
@@ -62,6 +63,7 @@ def command(name: str | None, cache_dir: str | None, offline: bool, allow_unveri
     if not name:
         raise click.UsageError("give a resource NAME, or --list to see them")
     manifest = get_manifest(name, manifest_dir)
+    check_outputs({"--cache-dir": cached_file(manifest, cache_dir)}, inputs=[manifest.path])
     result = fetch_resource(manifest, cache_dir=cache_dir, offline=offline,
                             allow_unverified=allow_unverified)
     how = "downloaded" if result.downloaded else "cached"

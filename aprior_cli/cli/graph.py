@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
     echo_summary,
     handle_errors,
     log,
@@ -23,7 +25,7 @@ def stats_path_for(output: Path) -> Path:
     return output.with_name(name + ".stats.json")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, cls=Command)
 @click.option("--edges", "edge_paths", multiple=True, required=True,
               type=click.Path(dir_okay=False),
               help="Edge file: 'gene1 gene2 weight' (HumanBase) or 'gene1 gene2' (weight 1), "
@@ -36,13 +38,13 @@ def stats_path_for(output: Path) -> Path:
               help="Feature list, one id per line (node order of the output).")
 @click.option("--expression", "expression_path", type=click.Path(dir_okay=False),
               help="Expression matrix (samples x genes); its gene columns are the features.")
-@click.option("--threshold", type=float, default=0.1, show_default=True,
+@click.option("--threshold", type=FiniteFloat(), default=0.1, show_default=True,
               help="Keep edges with weight >= this (HumanBase posterior; 2-column files have 1).")
 @click.option("--normalized", is_flag=True,
               help="Symmetric-normalised Laplacian I - D^-1/2 W D^-1/2 instead of D - W.")
 @click.option("--random", "random_kind", type=click.Choice(["same-edges", "degree-preserving"]),
               default=None, help="Write a random control instead of the real graph.")
-@click.option("--swaps-per-edge", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--swaps-per-edge", type=FiniteFloat(min=0), default=10.0, show_default=True,
               help="Attempted double-edge swaps per edge for --random degree-preserving.")
 @seed_option(help="Seed of --random.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
@@ -67,6 +69,7 @@ def command(edge_paths: tuple[str, ...], mapping_path: str | None, map_from: str
     from aprior_cli.io.counts import read_id_list, read_mapping, read_matrix_features
     from aprior_cli.io.edges import read_edges
     from aprior_cli.io.graph_npz import save_graph
+    from aprior_cli.io.outputs import claim_outputs
 
     out = Path(output)
     if out.suffix.lower() != ".npz":
@@ -77,6 +80,10 @@ def command(edge_paths: tuple[str, ...], mapping_path: str | None, map_from: str
         raise UserInputError("--mapping needs --map-from COLUMN and --map-to COLUMN")
     if (map_from or map_to) and not mapping_path:
         raise UserInputError("--map-from/--map-to need --mapping TABLE")
+    stats_path = stats_path_for(out)
+    outs = claim_outputs(files={"-o/--output": out, "statistics": stats_path},
+                         inputs=[edge_paths, mapping_path, features_path, expression_path],
+                         manifest=stats_path)
     t0 = time.perf_counter()
     features = (read_id_list(features_path, "feature") if features_path
                 else read_matrix_features(expression_path))
@@ -119,8 +126,9 @@ def command(edge_paths: tuple[str, ...], mapping_path: str | None, map_from: str
     stats["laplacian"] = "symmetric-normalised I - D^-1/2 W D^-1/2" if normalized else "D - W"
     stats["duplicates_combined_by"] = "max"
     stats["seconds"] = round(time.perf_counter() - t0, 3)
-    save_graph(out, graph)
-    atomic_write_json(stats_path_for(out), stats)
+    save_graph(outs.path(out), graph)
+    atomic_write_json(outs.path(stats_path), stats)
+    outs.publish()
     s = stats["graph"]
     echo_summary(quiet, f"graph: {s['edges']} edges over {s['features_with_edge']} of "
                         f"{s['features']} features ({s['connected_components']} components, "

@@ -13,6 +13,7 @@ import importlib.util
 import click
 
 from aprior_cli import __version__
+from aprior_cli.cli.common import one_line_usage_errors
 
 #: subcommand name -> (module, one-line help shown by ``aprior --help``)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -33,7 +34,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands are imported on first use; their usage errors print
+    one line (:func:`aprior_cli.cli.common.one_line_usage_errors`)."""
+
+    invoke = one_line_usage_errors(click.Group.invoke)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = []

@@ -8,6 +8,7 @@ import time
 import click
 
 from aprior_cli.cli.common import (
+    Command,
     echo_summary,
     handle_errors,
     outdir_option,
@@ -19,7 +20,7 @@ from aprior_cli.cli.common import (
 log = logging.getLogger("aprior")
 
 
-@click.command("moons")
+@click.command("moons", cls=Command)
 @outdir_option()
 @click.option("--p", "p_values", default="50,100,200,500,1000", show_default=True,
               help="Comma-separated numbers of nuisance features.")
@@ -55,6 +56,7 @@ def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, p
     from aprior_cli.device import set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.dapr_outputs import write_moons_outputs
+    from aprior_cli.io.outputs import claim_outputs
 
     if quick:
         p_values, datasets, epochs = "20,50", 2, 40
@@ -65,6 +67,7 @@ def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, p
         raise UserInputError(f"--epochs must be >= 1, got {epochs}")
     if patience < 1:
         raise UserInputError(f"--patience must be >= 1, got {patience}")
+    outs = claim_outputs(directory=outdir)
     set_threads(threads)
     config = FitConfig(max_epochs=epochs, patience=patience)
     start = time.perf_counter()
@@ -74,7 +77,8 @@ def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, p
 
     runs, summary = run_moons(ps, datasets, seed=seed, config=config, attribution=attribution,
                               width_divisor=2 if width == "half" else 4, on_run=report)
-    write_moons_outputs(runs, summary, outdir)
+    write_moons_outputs(runs, summary, outs.staging)
+    outs.publish()
     lines = [f"two moons, {datasets} dataset(s) per p, MLP width {width}, "
              f"{time.perf_counter() - start:.0f} s:"]
     for p in ps:

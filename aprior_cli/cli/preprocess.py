@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, log, verbosity_options
+from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
+    echo_summary,
+    handle_errors,
+    log,
+    verbosity_options,
+)
 from aprior_cli.errors import UserInputError
 
 
@@ -20,7 +27,7 @@ def sidecar(output: Path, suffix: str) -> Path:
     return output.with_name(stem + suffix)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, cls=Command)
 @click.argument("counts", type=click.Path(dir_okay=False))
 @click.option("--genes-as-rows/--samples-as-rows", "genes_as_rows", default=None,
               help="Orientation of COUNTS (required: declared, never guessed). For .h5ad, "
@@ -51,7 +58,7 @@ def sidecar(output: Path, suffix: str) -> Path:
 @click.option("--keep-biotype", multiple=True, default=("protein_coding",), show_default=True,
               help="Biotype(s) to keep (repeatable).")
 @click.option("--no-biotype-filter", is_flag=True, help="Keep genes of every biotype.")
-@click.option("--max-zero-fraction", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+@click.option("--max-zero-fraction", type=FiniteFloat(0, 1), default=0.7, show_default=True,
               help="Drop genes that are 0 in more than this fraction of training samples.")
 @click.option("--no-zero-filter", is_flag=True, help="Skip the zero filter.")
 @click.option("--log2/--no-log2", "log2", default=True, show_default=True, help="log2(x + 1).")
@@ -85,7 +92,8 @@ def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: 
     from aprior_cli.io import write_table
     from aprior_cli.io.atomic import atomic_write_json
     from aprior_cli.io.counts import read_annotation, read_counts, read_gene_lengths, read_id_list
-    from aprior_cli.io.scaler import load_scaler, save_scaler
+    from aprior_cli.io.outputs import claim_outputs, new_set_id
+    from aprior_cli.io.scaler import load_scaler, save_scaler, scaler_set_id
     from aprior_cli.preprocess import PreprocessOptions, preprocess
 
     if genes_as_rows is None:
@@ -101,6 +109,12 @@ def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: 
         raise UserInputError("--apply-scaler and --no-zscore contradict each other")
     out = Path(output)
     report_path, scaler_out = sidecar(out, ".report.json"), sidecar(out, ".scaler.json")
+    writes_scaler = zscore and not scaler_path
+    outs = claim_outputs(
+        files={"-o/--output": out, "scaler": scaler_out if writes_scaler else None,
+               "report": report_path},
+        inputs=[counts, lengths_path, gtf_path, annotation_path, train_path, scaler_path,
+                labels_path], label="-o/--output", manifest=report_path)
 
     scaler = load_scaler(scaler_path) if scaler_path else None
     if normalization is None:
@@ -148,11 +162,18 @@ def command(counts: str, genes_as_rows: bool | None, output: str, lengths_path: 
                         "batch_column": batch_column}
     report["outputs"] = {"matrix": str(out), "report": str(report_path)}
     result.index.name = "sample"
-    write_table(result, out)
-    if fitted is not None and scaler is None:
-        save_scaler(scaler_out, fitted)
+    # one output set: scaler, matrix, then the report (its manifest) last, sharing a set id
+    set_id = new_set_id()
+    scaler_id = scaler_set_id(scaler_path) if scaler_path else None
+    if fitted is not None and writes_scaler:
+        save_scaler(outs.path(scaler_out), fitted,
+                    set_info={"id": set_id, "matrix": out.name, "report": report_path.name})
         report["outputs"]["scaler"] = str(scaler_out)
-    atomic_write_json(report_path, report)
+        scaler_id = set_id
+    write_table(result, outs.path(out))
+    report["set"] = {"id": set_id, "scaler_id": scaler_id}
+    atomic_write_json(outs.path(report_path), report)
+    outs.publish()
     steps = " -> ".join(f"{s['step']}({s.get('genes_out', '-')})" for s in report["steps"])
     echo_summary(quiet, f"preprocess: {result.shape[0]} samples x {result.shape[1]} genes "
                         f"written to {out}\n  steps (genes out): {steps}")

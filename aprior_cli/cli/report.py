@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, verbosity_options
+from aprior_cli.cli.common import Command, echo_summary, handle_errors, verbosity_options
 from aprior_cli.errors import UserInputError
 
 _LAMBDA = re.compile(r"^lambda_(?P<value>.+)$")
@@ -63,10 +63,7 @@ def read_run_metrics(run_dirs: list[str]):
         path = Path(run) / "metrics.json"
         if not path.is_file():
             raise UserInputError(f"{path}: file not found (is the run finished?)")
-        try:
-            metrics = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise UserInputError(f"{path}: not valid JSON ({exc.msg})") from exc
+        metrics = _read_json_object(path, "metrics file")
         row = {"method": method, "lambda": lam, "seed": seed}
         # the path names the run; metrics.json's own seed/lambda entries do not override it
         row.update({k: v for k, v in metrics.items()
@@ -75,18 +72,22 @@ def read_run_metrics(run_dirs: list[str]):
     return pd.DataFrame(rows)
 
 
+def _read_json_object(path: str | Path, what: str) -> dict:
+    from aprior_cli.io.files import read_text_file
+    from aprior_cli.io.read_errors import reading
+
+    with reading(path, what):
+        obj = json.loads(read_text_file(path, what))
+    if not isinstance(obj, dict):
+        raise UserInputError(f"{path}: expected a JSON object")
+    return obj
+
+
 def read_truth(path: str | None) -> dict:
-    if path is None:
-        return {}
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise UserInputError(f"{path}: file not found") from exc
-    except json.JSONDecodeError as exc:
-        raise UserInputError(f"{path}: not valid JSON ({exc.msg})") from exc
+    return {} if path is None else _read_json_object(path, "truth file")
 
 
-@click.command("report", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("report", context_settings={"help_option_names": ["-h", "--help"]}, cls=Command)
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--enrich", "enrich_tables", multiple=True, type=click.Path(dir_okay=False),
               help="Enrichment table of a run (NAME.prerank.tsv or NAME.ora.tsv of "
@@ -113,6 +114,7 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
     """
     from aprior_cli.io import read_table
     from aprior_cli.io.atomic import atomic_write_text
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.report import (
         Figure,
         Section,
@@ -124,6 +126,8 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
         top_pathways,
     )
 
+    outs = claim_outputs(files={"-o/--output": output},
+                         inputs=[run_dirs, enrich_tables, compare_dir, truth_path])
     runs = read_run_metrics(list(run_dirs))
     truth = read_truth(truth_path)
     planted = truth.get("driver_pathway")
@@ -168,7 +172,8 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
                                 top_pathways(positions, top)))
         sections.append(pathways)
     page = render_html(title, sections, highlight=planted)
-    atomic_write_text(output, page)
+    atomic_write_text(outs.path(output), page)
+    outs.publish()
     echo_summary(quiet, f"report: {len(runs)} runs, {len(tables)} enrichment tables "
                         f"written to {output}")
 

@@ -8,6 +8,7 @@ import time
 import click
 
 from aprior_cli.cli.common import (
+    Command,
     echo_summary,
     handle_errors,
     outdir_option,
@@ -21,11 +22,11 @@ EXPERIMENT_NAMES = ("attribution-benchmark", "nhanes-sparsity", "expression-grap
                     "eg-convergence")
 
 
-@click.command("reproduce")
+@click.command("reproduce", cls=Command)
 @click.argument("experiment", type=click.Choice(EXPERIMENT_NAMES))
 @click.option("--quick", is_flag=True, help="Small CI-sized setting (seconds) instead of the "
               "full one.")
-@click.option("--replicates", type=int, default=None,
+@click.option("--replicates", type=click.IntRange(min=1), default=None,
               help="Override the number of replicates / seeds / splits of the setting.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Shared data folder (nhanes1/, gsea/, humannet/); default "
@@ -55,16 +56,17 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
       summary.json    settings, seed, headline numbers, run time
       <name>.tsv      further tables (paired tests, curves, enrichment counts, ...)
     """
+    import os
     from pathlib import Path
 
-    from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_path, atomic_write_json
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.io.tables import write_table
     from aprior_cli.reproduce import resolve
     from aprior_cli.reproduce.common import set_threads
 
-    if Path(outdir).exists() and not Path(outdir).is_dir():
-        raise UserInputError(f"--outdir: {outdir} exists and is not a directory")
+    outs = claim_outputs(directory=outdir,
+                         inputs=[data_dir or os.environ.get("APRIOR_SHARED_DATA")])
     module, settings, root = resolve(experiment, quick, replicates, data_dir)
     set_threads(threads)
     start = time.perf_counter()
@@ -73,8 +75,7 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
     extra = {"jobs": jobs} if "jobs" in inspect.signature(module.run).parameters else {}
     result = module.run(settings=settings, seed=seed, data_dir=root, **extra)
     seconds = time.perf_counter() - start
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = outs.staging
     write_table(result.table, out / "results.tsv", index=False)
     for name, table in result.extra_tables.items():
         write_table(table, out / f"{name}.tsv", index=False)
@@ -82,5 +83,6 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
         result.figure.savefig(tmp, dpi=120, format="png")
     atomic_write_json(out / "summary.json", {**result.summary, "quick": quick, "jobs": jobs,
                                              "seconds": round(seconds, 1)})
+    outs.publish()
     echo_summary(quiet, f"{experiment}: {len(result.table)} rows in {seconds:.0f} s -> "
-                        f"{out / 'results.tsv'}, {out / 'figure.png'}")
+                        f"{Path(outdir) / 'results.tsv'}, {Path(outdir) / 'figure.png'}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from aprior_cli.cli.common import (
+    Command,
     echo_summary,
     handle_errors,
     outdir_option,
@@ -23,6 +24,7 @@ from aprior_cli.cli.common import (
     verbosity_options,
 )
 from aprior_cli.io.atomic import atomic_path, atomic_write_json, atomic_write_text
+from aprior_cli.io.outputs import claim_outputs
 from aprior_cli.simulate import TASKS, SimulatedStudy, SimulationConfig, simulate_study
 
 DEFAULTS = SimulationConfig()
@@ -78,7 +80,7 @@ def write_study(study: SimulatedStudy, outdir: Path) -> list[Path]:
     return written
 
 
-@click.command("simulate")
+@click.command("simulate", cls=Command)
 @outdir_option(help="Directory to write the study into (created if missing).")
 @click.option("--n-samples", type=int, default=DEFAULTS.n_samples, show_default=True,
               help="Samples (columns of counts.tsv).")
@@ -110,8 +112,10 @@ def command(outdir: str, n_samples: int, n_genes: int, n_modules: int, module_si
     """
     config = SimulationConfig(n_samples=n_samples, n_genes=n_genes, n_modules=n_modules,
                               module_size=module_size, n_batches=n_batches, task=task, seed=seed)
+    outs = claim_outputs(directory=outdir)
     study = simulate_study(config)          # validates before anything is written
-    write_study(study, Path(outdir))
+    write_study(study, outs.staging)
+    outs.publish()
     truth = study.truth
     lib = study.counts.sum(axis=0)
     echo_summary(quiet, (

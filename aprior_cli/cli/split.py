@@ -10,24 +10,30 @@ Run as ``python -m aprior_cli.cli.split`` (or ``aprior split`` once registered).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, seed_option, verbosity_options
+from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
+    echo_summary,
+    handle_errors,
+    seed_option,
+    verbosity_options,
+)
 from aprior_cli.errors import UserInputError
 
 METHODS = ("random", "stratified", "group")
 
 
-@click.command("split", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("split", context_settings={"help_option_names": ["-h", "--help"]}, cls=Command)
 @click.argument("labels", type=click.Path(dir_okay=False))
 @click.option("--method", type=click.Choice(METHODS), default="group", show_default=True,
               help="random; stratified (keeps class proportions; classification targets); "
                    "group (whole 'group' values, e.g. patients, never in two splits).")
-@click.option("--val-fraction", type=float, default=0.2, show_default=True,
-              help="Fraction of samples for validation (early stopping).")
-@click.option("--test-fraction", type=float, default=0.2, show_default=True,
+@click.option("--val-fraction", type=FiniteFloat(0, 1, max_open=True), default=0.2,
+              show_default=True, help="Fraction of samples for validation (early stopping).")
+@click.option("--test-fraction", type=FiniteFloat(0, 1, max_open=True), default=0.2,
+              show_default=True,
               help="Fraction of samples held out for testing.")
 @seed_option()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
@@ -43,9 +49,11 @@ def command(labels: str, method: str, val_fraction: float, test_fraction: float,
     import pandas as pd
 
     from aprior_cli.io import read_table
-    from aprior_cli.io.atomic import atomic_path, atomic_write_text
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.training.splits import make_split
 
+    outs = claim_outputs(files={"--train-samples": train_output, "-o/--output": output},
+                         inputs=[labels])
     table = read_table(labels, dtype={"sample": str, "group": str})
     if "sample" not in table.columns:
         raise UserInputError(f"{labels}: needs a 'sample' column "
@@ -60,16 +68,14 @@ def command(labels: str, method: str, val_fraction: float, test_fraction: float,
     y = table["target"].astype(str).to_numpy() if method == "stratified" else None
     groups = table["group"].astype(str).to_numpy() if method == "group" else None
     split = make_split(method, list(samples), val_fraction, test_fraction, seed, y=y,
-                       groups=groups)
+                       groups=groups, option="--method")
     result = pd.DataFrame({"sample": samples.to_numpy(), "split": split})
-    if train_output is not None and Path(train_output).resolve() == Path(output).resolve():
-        raise UserInputError("--train-samples: must differ from --output")
-    # both files or neither: the second rename happens only if the first write succeeded
-    with atomic_path(output) as tmp:
-        result.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
-        if train_output is not None:
-            train_ids = result.loc[result["split"] == "train", "sample"]
-            atomic_write_text(train_output, "".join(f"{s}\n" for s in train_ids))
+    # both files or neither: staged, then published together (the split table last)
+    if train_output is not None:
+        train_ids = result.loc[result["split"] == "train", "sample"]
+        outs.path(train_output).write_text("".join(f"{s}\n" for s in train_ids))
+    result.to_csv(outs.path(output), sep="\t", index=False, lineterminator="\n")
+    outs.publish()
     counts = result["split"].value_counts()
     echo_summary(quiet, f"split ({method}, seed {seed}): "
                         + ", ".join(f"{counts.get(n, 0)} {n}" for n in ("train", "val", "test"))

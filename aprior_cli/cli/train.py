@@ -15,7 +15,13 @@ from typing import Any
 
 import click
 
-from aprior_cli.cli.common import echo_summary, handle_errors, verbosity_options
+from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
+    echo_summary,
+    handle_errors,
+    verbosity_options,
+)
 from aprior_cli.training.config import OPTIONS, Option
 
 log = logging.getLogger("aprior.train")
@@ -41,9 +47,9 @@ def _click_option(opt: Option) -> Callable:
     if opt.choices is not None:
         ptype: Any = click.Choice(opt.choices)
     elif opt.kind == "int":
-        ptype = int
+        ptype = int if opt.minimum is None else click.IntRange(min=int(opt.minimum))
     elif opt.kind == "float":
-        ptype = float
+        ptype = FiniteFloat(min=opt.minimum)
     else:
         ptype = str
     return click.option(flag, _param_name(opt), type=ptype, default=None, help=help_text)
@@ -68,7 +74,7 @@ def lambda_dirname(value: float | str) -> str:
     return f"lambda_{value}" if isinstance(value, str) else f"lambda_{format(value, 'g')}"
 
 
-@click.command("train")
+@click.command("train", cls=Command)
 @click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
               help="YAML file with any of the options below (keys with underscores).")
 @config_options
@@ -103,13 +109,16 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.io.run_dir import (
         begin_run_dir,
+        claim_run_dir,
         finish_run_dir,
-        is_complete,
         partial_dir,
+        publish_finished_partial,
         write_run_files,
     )
     from aprior_cli.training.run import execute, prepare
 
+    claim_run_dir(outdir, [cfg.expression, cfg.labels, cfg.graph, cfg.eval_graph,
+                           cfg.meta_features, cfg.split_file, config_file])
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     inputs = read_inputs(cfg)
@@ -123,8 +132,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         target = out / lambda_dirname(lam) if grid else out
         runs.append((target, prepare(run_cfg, **inputs)))
     for target, prep in runs:
-        if grid and resume and is_complete(target):
-            log.info("%s: already finished, skipped", target)
+        if resume and publish_finished_partial(target, overwrite):
+            log.info("%s: already finished, nothing to resume", target)
             continue
         do_resume = resume and (not grid or (partial_dir(target) / "checkpoint.pt").is_file())
         partial, checkpoint = begin_run_dir(target, prep.cfg, resume=do_resume,

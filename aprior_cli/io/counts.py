@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
-from aprior_cli.io.tables import TEXT_FORMATS, read_table, table_format
+from aprior_cli.io.files import read_text_lines, require_file
+from aprior_cli.io.read_errors import reading
+from aprior_cli.io.tables import TEXT_FORMATS, check_unique, read_table, table_format
+from aprior_cli.preprocess import validate_counts
 
 
 def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
-    """Read a count matrix and return it as (samples, genes).
+    """Read a count matrix and return it as (samples, genes), float64, checked (numeric,
+    finite, >= 0, unique sample ids: :func:`aprior_cli.preprocess.validate_counts`).
 
     Parameters
     ----------
@@ -27,17 +31,12 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
     """
     path = Path(path)
     fmt = table_format(path)
+    # duplicated gene ids are combined or rejected by the --duplicates policy of preprocess
+    # (read_table keeps repeated header names as written instead of renaming them "X.1")
     if fmt == ".h5ad":
-        df = read_table(path)
+        df = read_table(path, duplicates="keep")
     else:
-        df = read_table(path, index_col=0)
-        if fmt in TEXT_FORMATS:
-            # pandas renames repeated header names ("s1", "s1.1"); restore them so duplicate
-            # sample/gene ids are seen (and rejected or combined) instead of silently kept
-            header = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, nrows=1, dtype=str)
-            raw = [str(c) for c in header.iloc[0].tolist()[1:]]
-            if len(raw) == df.shape[1]:
-                df.columns = raw
+        df = read_table(path, index_col=0, duplicates="keep")
     if df.index.name is None or str(df.index.name).startswith("Unnamed"):
         df.index.name = None
     df.index = df.index.astype(str)
@@ -46,6 +45,9 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
         df = df.T
     df.index.name = "sample"
     df.columns.name = None
+    # empty, non-numeric, NaN or negative counts: one line naming this file
+    df = validate_counts(df, str(path))
+    df.index.name = "sample"
     return df
 
 
@@ -98,10 +100,8 @@ def read_annotation(path: str | os.PathLike, biotype_column: str | None = None) 
 
 def read_id_list(path: str | os.PathLike, what: str) -> list[str]:
     """One id per line (blank lines and ``#`` comments ignored); duplicates are an error."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"{path}: file not found")
-    ids = [line.strip() for line in path.read_text().splitlines()]
+    path = require_file(path, f"a file of {what}s, one per line")
+    ids = [line.strip() for line in read_text_lines(path, f"{what} list")]
     ids = [i for i in ids if i and not i.startswith("#")]
     if not ids:
         raise UserInputError(f"{path}: no {what} listed")
@@ -116,11 +116,9 @@ def read_id_list(path: str | os.PathLike, what: str) -> list[str]:
 def read_matrix_features(path: str | os.PathLike) -> list[str]:
     """Feature (gene) names of a samples x genes expression matrix without reading its values:
     the header after the first (sample id) column, parquet schema, or ``.h5ad`` ``var_names``."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"{path}: file not found")
+    path = require_file(path, "an expression matrix")
     fmt = table_format(path)
-    try:
+    with reading(path, "the matrix header"):
         if fmt == ".h5ad":
             import anndata
 
@@ -133,15 +131,15 @@ def read_matrix_features(path: str | os.PathLike) -> list[str]:
             names = [str(n) for n in pq.read_schema(path).names[1:]]
             names = [n for n in names if n != "__index_level_0__"]
         else:
-            sep = "," if fmt == ".csv" else "\t"
-            names = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns[1:]]
-    except (OSError, ValueError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UserInputError(f"{path}: cannot read the matrix header ({exc})") from exc
+            try:  # header=None: repeated names stay as written (no "X.1" renaming)
+                header = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, nrows=1,
+                                     dtype=str, keep_default_na=False)
+            except pd.errors.EmptyDataError:
+                raise UserInputError(f"{path}: file is empty") from None
+            names = [str(c) for c in header.iloc[0].tolist()[1:]]
     if not names:
         raise UserInputError(f"{path}: no feature columns")
-    if len(set(names)) != len(names):
-        dup = pd.Index(names)[pd.Index(names).duplicated()][0]
-        raise UserInputError(f"{path}: duplicate feature {dup!r}")
+    check_unique(pd.Index(names), path, "feature")
     return names
 
 

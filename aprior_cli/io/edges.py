@@ -20,8 +20,10 @@ import pandas as pd
 from aprior_cli.errors import UserInputError
 from aprior_cli.graph import EdgeList
 from aprior_cli.io.files import require_file
+from aprior_cli.io.read_errors import read_error, reading
 
 log = logging.getLogger("aprior")
+_MALFORMED = "malformed line"
 
 
 def _open_text(path: Path):
@@ -31,13 +33,10 @@ def _open_text(path: Path):
 
 
 def _first_line(path: Path) -> str | None:
-    try:
-        with _open_text(path) as fh:
-            for line in fh:
-                if line.strip():
-                    return line.rstrip("\r\n")
-    except (OSError, EOFError) as exc:
-        raise UserInputError(f"{path}: cannot read edge file ({exc})") from exc
+    with reading(path, "edge file"), _open_text(path) as fh:
+        for line in fh:
+            if line.strip():
+                return line.rstrip("\r\n")
     return None
 
 
@@ -51,7 +50,7 @@ def _is_number(text: str) -> bool:
 
 def _find_bad_line(path: Path, n_columns: int, header: bool) -> str:
     """Slow path, only after a parse error: the first offending line, numbered from 1."""
-    with _open_text(path) as fh:
+    with reading(path, "edge file"), _open_text(path) as fh:
         for number, line in enumerate(fh, start=1):
             if header and number == 1:
                 continue
@@ -63,7 +62,23 @@ def _find_bad_line(path: Path, n_columns: int, header: bool) -> str:
                         f"found {len(fields)}")
             if n_columns == 3 and not _is_number(fields[2]):
                 return f"line {number}: weight {fields[2]!r} is not a number"
-    return "malformed line"
+    return _MALFORMED
+
+
+def check_weights(weight: np.ndarray, path: str | os.PathLike, header: bool = False) -> None:
+    """Edge weights must be finite and >= 0: a negative weight makes ``L = D - W`` indefinite
+    (the "Laplacian" penalty can go negative and reward rough attributions).
+
+    Raises :class:`UserInputError` naming the file, the line (numbered from 1, the header
+    counted) and the value of the first bad weight.
+    """
+    bad = ~np.isfinite(weight) | (weight < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "negative" if np.isfinite(weight[i]) else "not finite"
+        raise UserInputError(f"{path}: line {i + 1 + int(header)}: edge weight {weight[i]:g} "
+                             f"is {what}; weights must be finite and >= 0 (a Laplacian needs "
+                             "non-negative weights)")
 
 
 def read_edge_file(path: str | os.PathLike) -> EdgeList:
@@ -89,7 +104,8 @@ def read_edge_file(path: str | os.PathLike) -> EdgeList:
     n_columns = len(fields)
     header = n_columns == 3 and not _is_number(fields[2])
     if header:
-        log.info("%s: first line %r taken as a header", path, first)
+        log.debug("%s: first line %r taken as a header (recorded in the statistics)", path,
+                  first)
     names = ["gene1", "gene2", "weight"][:n_columns]
     ids_type = pa.dictionary(pa.int32(), pa.string())
     types = {"gene1": ids_type, "gene2": ids_type}
@@ -105,7 +121,7 @@ def read_edge_file(path: str | os.PathLike) -> EdgeList:
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise UserInputError(f"{path}: {_find_bad_line(path, n_columns, header)}") from exc
     except (OSError, EOFError) as exc:
-        raise UserInputError(f"{path}: cannot read edge file ({exc})") from exc
+        raise read_error(path, "edge file", exc) from exc
     if table.num_rows == 0:
         raise UserInputError(f"{path}: edge file has no edges")
     table = table.unify_dictionaries()
@@ -119,8 +135,11 @@ def read_edge_file(path: str | os.PathLike) -> EdgeList:
     ids, (src, dst) = _merge_vocabularies(dictionaries, codes)
     if n_columns == 3:
         weight = table.column("weight").to_numpy()
-        if np.isnan(weight).any():
-            raise UserInputError(f"{path}: {_find_bad_line(path, n_columns, header)}")
+        if np.isnan(weight).any():  # empty or non-numeric text first; "nan" itself below
+            reason = _find_bad_line(path, n_columns, header)
+            if reason != _MALFORMED:
+                raise UserInputError(f"{path}: {reason}")
+        check_weights(weight, path, header)
     else:
         weight = np.ones(table.num_rows, dtype=np.float64)
     return EdgeList(ids=ids, src=src, dst=dst, weight=np.asarray(weight, dtype=np.float64),

@@ -9,12 +9,14 @@ line (``n_samples n_classes 1``), a ``# name name`` line and one class label per
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.io.files import open_text, read_text_lines, require_file
+from aprior_cli.io.read_errors import reading
+from aprior_cli.io.tables import check_unique
 
 GENE_COLUMNS = ("Gene", "gene", "symbol", "NAME", "Name")
 DESCRIPTION_COLUMNS = ("DESCRIPTION", "Description", "NAME")
@@ -30,16 +32,15 @@ def read_gct(path: str | os.PathLike, duplicates: str = "mean") -> pd.DataFrame:
     duplicates
         ``mean`` (average rows sharing a gene name), ``first`` or ``error``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"{path}: file not found")
-    with path.open() as fh:
-        first = fh.readline()
-    skip = 2 if first.startswith("#1.") else 0
-    try:
+    path = require_file(path, "a GCT table")
+    with reading(path, "GCT table"):
+        with open_text(path) as fh:
+            first = fh.readline()
+        skip = 2 if first.startswith("#1.") else 0
         table = pd.read_csv(path, sep="\t", skiprows=skip)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise UserInputError(f"{path}: cannot read GCT table ({exc})") from None
+        raw = pd.read_csv(path, sep="\t", skiprows=skip, header=None, nrows=1, dtype=str,
+                          keep_default_na=False).iloc[0]
+    check_unique(pd.Index([str(c) for c in raw if str(c)]), path, "column")
     gene_col = next((c for c in GENE_COLUMNS if c in table.columns), None)
     if gene_col is None:
         raise UserInputError(f"{path}: no gene column (one of {', '.join(GENE_COLUMNS)})")
@@ -64,10 +65,8 @@ def read_gct(path: str | os.PathLike, duplicates: str = "mean") -> pd.DataFrame:
 
 def read_cls(path: str | os.PathLike) -> list[str]:
     """Class label of each sample, in file order, from a categorical ``.cls`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"{path}: file not found")
-    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    path = require_file(path, "a .cls file")
+    lines = [ln.strip() for ln in read_text_lines(path, ".cls file") if ln.strip()]
     if len(lines) < 3 or not lines[1].startswith("#"):
         raise UserInputError(f"{path}: not a categorical .cls file (size line, '# names' "
                              "line, labels line)")

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from aprior_cli.errors import UserInputError
 from aprior_cli.graph import GeneGraph
 from aprior_cli.io.atomic import atomic_path
+from aprior_cli.io.read_errors import describe
 
 FORMAT = "aprior-gene-graph"
 
@@ -60,12 +61,16 @@ def load_graph(path: str | os.PathLike) -> GeneGraph:
     except UserInputError:
         raise
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise UserInputError(f"{path}: not a valid gene graph file ({exc})") from exc
+        raise UserInputError(f"{path}: not a valid gene graph file ({describe(exc)})") from exc
     q = len(features)
     for name, m in mats.items():
         if m.shape != (q, q):
             raise UserInputError(f"{path}: {name} is {m.shape}, expected ({q}, {q})")
     if len(set(features)) != q:
         raise UserInputError(f"{path}: duplicate feature names")
+    w = mats["adjacency"].data
+    if w.size and not (np.all(np.isfinite(w)) and w.min() >= 0):
+        raise UserInputError(f"{path}: adjacency has negative or non-finite weights (min "
+                             f"{np.nanmin(w):g}); a graph Laplacian needs finite weights >= 0")
     return GeneGraph(features=features, adjacency=mats["adjacency"],
                      laplacian=mats["laplacian"], normalized=normalized)

@@ -7,12 +7,13 @@ expressions (pandas), not a Python loop over lines.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.gene_lengths import exonic_union_lengths
+from aprior_cli.io.files import require_file
+from aprior_cli.io.read_errors import reading
 
 GTF_COLUMNS = ["seqname", "source", "feature", "start", "end", "score", "strand", "frame",
                "attributes"]
@@ -37,16 +38,11 @@ def read_gtf_genes(path: str | os.PathLike) -> pd.DataFrame:
         (exonic union length, bp, int), ``biotype`` (``gene_type`` or ``gene_biotype``;
         missing when the GTF has neither) and ``name`` (``gene_name`` when present).
     """
-    path = Path(path)
-    if not path.exists():
-        raise UserInputError(f"{path}: file not found")
-    try:
+    path = require_file(path, "a GTF file")
+    with reading(path, "GTF"):
         gtf = pd.read_csv(path, sep="\t", comment="#", header=None, names=GTF_COLUMNS,
                           usecols=["feature", "start", "end", "attributes"],
                           dtype={"feature": "category", "attributes": str}, engine="c")
-    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserInputError(f"{path}: cannot read GTF ({first})") from exc
     exons = gtf[gtf["feature"] == "exon"]
     if exons.empty:
         raise UserInputError(f"{path}: no 'exon' lines; is this a GTF file?")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.files import read_text_lines, require_file
+from aprior_cli.io.read_errors import reading
 from aprior_cli.io.tables import TEXT_FORMATS, table_format
 
 ATTRIBUTION_SCORE_COLUMN = "mean_abs_attribution"
@@ -35,19 +36,14 @@ def _read_raw(path: Path) -> pd.DataFrame:
     if fmt == ".h5ad":
         raise UserInputError(f"{path}: a ranking must be a table (.tsv/.csv/.rnk/.parquet), not .h5ad")
     if fmt == ".parquet":
+        with reading(path, "parquet ranking"):
+            return pd.read_parquet(path)
+    with reading(path, "ranking"):
         try:
-            df = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise UserInputError(f"{path}: cannot read parquet ranking ({exc})") from exc
-        return df
-    try:
-        raw = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, dtype=str, comment="#",
-                          skip_blank_lines=True, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise UserInputError(f"{path}: ranking is empty") from exc
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserInputError(f"{path}: cannot read ranking ({first})") from exc
+            raw = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, dtype=str, comment="#",
+                              skip_blank_lines=True, keep_default_na=False)
+        except pd.errors.EmptyDataError as exc:
+            raise UserInputError(f"{path}: ranking is empty") from exc
     if raw.shape[0] == 0:
         raise UserInputError(f"{path}: ranking is empty")
     if raw.shape[1] < 2:
@@ -142,7 +138,7 @@ def read_gene_list(path: str | os.PathLike) -> list[str]:
     Returns the unique genes in file order. Used for ``--background``.
     """
     path = require_file(path, "a gene list file", "gene list file not found")
-    lines = read_text_lines(path, "gene list", detail=False)
+    lines = read_text_lines(path, "gene list")
     genes: dict[str, None] = {}
     for line in lines:
         item = line.replace(",", "\t").split("\t")[0].strip()

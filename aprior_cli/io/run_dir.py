@@ -16,14 +16,26 @@ Atomicity: a run is built in ``<outdir>.partial/`` beside the target (where ``ch
 is written after every epoch) and renamed onto ``<outdir>`` only after ``COMPLETE`` is
 written. A failed or interrupted run leaves only ``<outdir>.partial/`` (which ``--resume``
 continues from); nothing at ``<outdir>`` looks complete.
+
+Every moment is resumable or complete: the checkpoint of the last epoch stays in the partial
+directory until the run has been published, so a kill while the final files are written
+resumes from it; :func:`finish_run_dir` writes ``COMPLETE`` first, then renames, then deletes
+the checkpoint, and a ``--resume`` that finds a partial directory with ``COMPLETE`` publishes
+it (:func:`publish_finished_partial`) instead of training again.
+
+Locking: :func:`claim_run_dir` (the one call ``aprior train`` makes) locks ``<outdir>`` (which
+covers ``<outdir>.partial``) for the whole command, so a second ``aprior train`` on the same
+``-o`` — a ``--resume`` during a live run, two ``--overwrite`` runs — is refused with one line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +47,9 @@ from torch import nn
 from aprior_cli import __version__
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.atomic import atomic_path, atomic_write_json, atomic_write_text
+from aprior_cli.io.files import read_text_file
+from aprior_cli.io.outputs import check_outputs, claim_outputs, remove_stale
+from aprior_cli.io.read_errors import reading
 from aprior_cli.io.tables import read_table, write_table
 from aprior_cli.training.config import TrainConfig, from_run_yaml, save_yaml
 
@@ -42,6 +57,10 @@ COMPLETE = "COMPLETE"
 CHECKPOINT = "checkpoint.pt"
 PARTIAL_SUFFIX = ".partial"
 RESUME_IGNORED_KEYS = ("device", "threads")
+_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp")
+#: files every finished run has (``load_run`` refuses a directory without one of them)
+RUN_FILES = ("model.pt", "config.yaml", "model.json", "metrics.json", "splits.tsv",
+             "features.txt")
 
 
 def partial_dir(outdir: str | os.PathLike) -> Path:
@@ -71,11 +90,13 @@ def begin_run_dir(outdir: str | os.PathLike, cfg: TrainConfig, resume: bool = Fa
     """
     outdir = Path(outdir)
     partial = partial_dir(outdir)
+    remove_stale(outdir)          # an old run moved aside by a killed --overwrite
     if outdir.exists() and not overwrite:
         what = "a finished run" if is_complete(outdir) else "files"
         raise UserInputError(f"{outdir}: already exists and holds {what}; choose another "
                              "-o/--outdir or pass --overwrite")
     if resume:
+        remove_stale_temps(partial)
         checkpoint = partial / CHECKPOINT
         if not checkpoint.is_file():
             raise UserInputError(f"--resume: no interrupted run to continue "
@@ -120,21 +141,73 @@ def write_run_files(partial: Path, *, model: nn.Module, cfg: TrainConfig,
 
 
 def finish_run_dir(partial: Path, outdir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write ``COMPLETE``, drop the checkpoint and rename ``partial`` onto ``outdir``."""
+    """Write ``COMPLETE``, rename ``partial`` onto ``outdir``, then drop the checkpoint.
+
+    In that order a kill at any moment leaves either a resumable partial directory (with its
+    checkpoint), a finished partial directory (``COMPLETE``; ``--resume`` publishes it), or the
+    finished run.
+    """
     outdir = Path(outdir)
-    (partial / CHECKPOINT).unlink(missing_ok=True)
+    remove_stale_temps(partial)
     atomic_write_text(partial / COMPLETE, f"aprior {__version__}\n")
     old = None
     if outdir.exists():
         if not overwrite:
             raise UserInputError(f"{outdir}: appeared while training; the run is kept in "
                                  f"{partial}")
-        old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
+        # ".<name>.XXXXXXXX.tmp": removed as a leftover by the next claim if we are killed
+        old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".tmp", dir=outdir.parent))
         os.replace(outdir, old / outdir.name)
     os.replace(partial, outdir)
+    (outdir / CHECKPOINT).unlink(missing_ok=True)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return outdir
+
+
+def publish_finished_partial(outdir: str | os.PathLike, overwrite: bool = False) -> bool:
+    """Publish ``<outdir>.partial`` if it holds a finished run (killed before its rename);
+    drop a checkpoint left in a finished ``outdir``. True when ``outdir`` is now finished."""
+    outdir = Path(outdir)
+    partial = partial_dir(outdir)
+    if is_complete(partial) and (not outdir.exists() or overwrite):
+        finish_run_dir(partial, outdir, overwrite=overwrite)
+        return True
+    if is_complete(outdir):
+        (outdir / CHECKPOINT).unlink(missing_ok=True)
+        return True
+    return False
+
+
+def remove_stale_temps(directory: Path) -> None:
+    """Remove temporary files (``.<name>.XXXXXXXX.tmp*``) a killed writer left in a run's
+    partial directory; call only under the run directory's lock."""
+    if not directory.is_dir():
+        return
+    for entry in directory.iterdir():
+        if _TEMP.match(entry.name):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def claim_run_dir(outdir: str | os.PathLike, inputs: Iterable = ()) -> None:
+    """Guard and lock a run directory for this command (see the module docstring).
+
+    Refuses an input inside ``<outdir>`` or ``<outdir>.partial`` (both are replaced) or an
+    ``<outdir>`` inside an input directory; a second live writer of ``<outdir>`` gets one line.
+    """
+    check_outputs({"-o/--outdir": partial_dir(outdir)}, inputs, replaces=True)
+    claim_outputs(directory=outdir, inputs=inputs, staged=False, replaces=True)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with reading(path, "JSON file"):
+        obj = json.loads(read_text_file(path, "JSON file"))
+    if not isinstance(obj, dict):
+        raise UserInputError(f"{path}: expected a JSON object")
+    return obj
 
 
 @dataclass
@@ -159,8 +232,10 @@ class SavedRun:
             state = torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         except Exception as exc:  # noqa: BLE001 - any unreadable weights file is a user problem
+            reason = " ".join(str(exc).split())
+            reason = reason if len(reason) <= 120 else reason[:117] + "..."
             raise UserInputError(f"{self.path / 'model.pt'}: cannot load weights "
-                                 f"({str(exc).splitlines()[0]})") from None
+                                 f"({type(exc).__name__}: {reason})") from None
         return model.to(device).eval()
 
 
@@ -171,17 +246,20 @@ def load_run(run_dir: str | os.PathLike) -> SavedRun:
         raise UserInputError(f"{path}: run directory not found")
     if not is_complete(path):
         raise UserInputError(f"{path}: not a finished run (no {COMPLETE} marker)")
-    try:
-        cfg = from_run_yaml((path / "config.yaml").read_text(), str(path / "config.yaml"))
-        spec = json.loads((path / "model.json").read_text())
-        metrics = json.loads((path / "metrics.json").read_text())
-        features = (path / "features.txt").read_text().splitlines()
-    except FileNotFoundError as exc:
-        raise UserInputError(f"{path}: incomplete run directory ({Path(exc.filename).name} "
-                             "missing)") from None
-    except json.JSONDecodeError as exc:
-        raise UserInputError(f"{path}: corrupt JSON ({exc})") from None
+    missing = [n for n in RUN_FILES if not (path / n).is_file()]
+    if missing:
+        raise UserInputError(f"{path}: incomplete run directory ({missing[0]} missing)")
+    cfg = from_run_yaml(read_text_file(path / "config.yaml", "run config"),
+                        str(path / "config.yaml"))
+    spec, metrics = (_read_json(path / name) for name in ("model.json", "metrics.json"))
+    features = read_text_file(path / "features.txt", "feature list").splitlines()
+    for key in ("n_inputs", "n_outputs", "task", "classes", "covariates", "n_genes"):
+        if key not in spec:
+            raise UserInputError(f"{path / 'model.json'}: key {key!r} missing (not written by "
+                                 "aprior train, or damaged)")
     splits = read_table(path / "splits.tsv", dtype={"sample": str})
+    if not {"sample", "split"} <= set(splits.columns):
+        raise UserInputError(f"{path / 'splits.tsv'}: needs columns sample and split")
     if len(features) != spec.get("n_inputs"):
         raise UserInputError(f"{path}: features.txt has {len(features)} lines but the model "
                              f"takes {spec.get('n_inputs')} inputs")

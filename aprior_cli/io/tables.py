@@ -8,6 +8,7 @@ columns. Errors are :class:`~aprior_cli.errors.UserInputError` naming the file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,10 @@ import pandas as pd
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.atomic import atomic_path
 from aprior_cli.io.files import require_file
+from aprior_cli.io.read_errors import reading
 
 TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ","}
+_MANGLED = re.compile(r"^(.*)\.(\d+)$")
 SUPPORTED = ".tsv .txt .tab .rnk .csv .parquet .h5ad (text formats may end in .gz)"
 
 
@@ -36,7 +39,8 @@ def table_format(path: str | os.PathLike) -> str:
 
 
 def read_table(path: str | os.PathLike, index_col: int | str | None = None,
-               header: int | None = 0, dtype: object = None) -> pd.DataFrame:
+               header: int | None = 0, dtype: object = None,
+               duplicates: str = "error") -> pd.DataFrame:
     """Read a table chosen by extension.
 
     Parameters
@@ -49,28 +53,62 @@ def read_table(path: str | os.PathLike, index_col: int | str | None = None,
         Header row for text formats (``None`` for headerless files).
     dtype
         Passed to :func:`pandas.read_csv` for text formats.
+    duplicates
+        ``"error"`` (default): a column name given twice, or (with ``index_col``) a row id given
+        twice, is an error naming the first one; pandas would otherwise rename the second
+        column ``NAME.1`` and keep both. ``"keep"``: leave them (the caller applies a policy);
+        text headers then keep their names as written.
     """
     path = require_file(path, "a table file")
     fmt = table_format(path)
-    try:
-        if fmt in TEXT_FORMATS:
-            df = pd.read_csv(path, sep=TEXT_FORMATS[fmt], index_col=index_col, header=header,
-                             dtype=dtype, comment=None)
-        elif fmt == ".parquet":
-            df = pd.read_parquet(path)
-            if index_col is not None:
-                col = df.columns[index_col] if isinstance(index_col, int) else index_col
-                df = df.set_index(col)
-        else:
-            df = _read_h5ad(path)
-    except UserInputError:
-        raise
-    except pd.errors.EmptyDataError as exc:
-        raise UserInputError(f"{path}: file is empty") from exc
-    except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserInputError(f"{path}: cannot read table ({first})") from exc
+    with reading(path, "table"):
+        try:
+            if fmt in TEXT_FORMATS:
+                df = pd.read_csv(path, sep=TEXT_FORMATS[fmt], index_col=index_col, header=header,
+                                 dtype=dtype, comment=None)
+            elif fmt == ".parquet":
+                df = pd.read_parquet(path)
+                if index_col is not None:
+                    col = df.columns[index_col] if isinstance(index_col, int) else index_col
+                    df = df.set_index(col)
+            else:
+                df = _read_h5ad(path)
+        except pd.errors.EmptyDataError as exc:
+            raise UserInputError(f"{path}: file is empty") from exc
+        if fmt in TEXT_FORMATS and header == 0 and _maybe_mangled(df.columns):
+            _restore_header(df, path, fmt, index_col)
+    if duplicates == "error":
+        check_unique(df.columns, path, "column")
+        if index_col is not None:
+            check_unique(df.index, path, "row id")
     return df
+
+
+def check_unique(names: pd.Index, path: str | os.PathLike, what: str) -> None:
+    """Raise one line naming the first name of ``names`` that occurs twice."""
+    dup = names[names.duplicated()]
+    if len(dup):
+        n = int(names.duplicated(keep=False).sum())
+        raise UserInputError(f"{path}: duplicated {what} {str(dup[0])!r} ({n} entries share a "
+                             f"name); make the names unique")
+
+
+def _maybe_mangled(columns: pd.Index) -> bool:
+    """True if pandas may have renamed repeated header names (``X`` -> ``X.1``)."""
+    names = {str(c) for c in columns}
+    return any(m is not None and m.group(1) in names
+               for m in (_MANGLED.match(str(c)) for c in columns))
+
+
+def _restore_header(df: pd.DataFrame, path: Path, fmt: str, index_col: object) -> None:
+    """Put the header names back as written (so repeated names are seen, not renamed)."""
+    raw = pd.read_csv(path, sep=TEXT_FORMATS[fmt], header=None, nrows=1, dtype=str,
+                      keep_default_na=False).iloc[0].tolist()
+    names = [str(c) for c in raw]
+    if isinstance(index_col, int) and len(names) == df.shape[1] + 1:
+        del names[index_col]
+    if len(names) == df.shape[1]:
+        df.columns = names
 
 
 def _read_h5ad(path: Path) -> pd.DataFrame:

@@ -109,7 +109,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("eval_n_samples", "int", 100, "References per sample for the test-set expected "
            "gradients in metrics.json.", minimum=1),
     # reproducibility and hardware
-    Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references)."),
+    Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references).",
+           minimum=0),
     Option("device", "str", "auto", "auto (CUDA when available), cpu or cuda[:i]."),
     Option("threads", "int", None, "CPU threads for torch.", minimum=1),
 )
@@ -165,11 +166,10 @@ def check_keys(mapping: Mapping[str, Any], source: str) -> None:
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into a dict of known keys (values checked)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"{path}: config file not found")
+    from aprior_cli.io.files import read_text_file  # missing, a directory, not UTF-8: one line
+
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_text_file(path, "config file"))
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0]
         raise UserInputError(f"{path}: invalid YAML ({first})") from None

@@ -2,11 +2,14 @@
 
 :func:`coerce_value` turns what a YAML file or the command line gives (strings, numbers,
 lists) into the key's type, or raises :class:`~aprior_cli.errors.UserInputError` with one line
-naming the source and the key. :mod:`aprior_cli.training.config` holds the table of keys.
+naming the source and the key. Every float (each value of a lambda grid too) must be finite:
+``nan`` would pass every range check (``--lambda nan`` trained as lambda = 0) and ``inf`` is no
+setting. :mod:`aprior_cli.training.config` holds the table of keys.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +51,12 @@ def coerce_value(opt: Option, value: Any, source: str = "config") -> Any:
         if isinstance(v, bool):
             raise UserInputError(f"{where} must be a number, got {v!r}")
         try:
-            return float(v)
+            out = float(v.strip() if isinstance(v, str) else v)
         except (TypeError, ValueError):
             raise UserInputError(f"{where} must be a number, got {v!r}") from None
+        if not math.isfinite(out):  # nan slips through every range check; inf is no setting
+            raise UserInputError(f"{where} must be a finite number, got {v!r}")
+        return out
 
     def as_int(v: Any) -> int:
         if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):

@@ -52,10 +52,11 @@ def random_split(n: int, val_fraction: float, test_fraction: float, seed: int) -
 
 
 def stratified_split(y: np.ndarray, val_fraction: float, test_fraction: float,
-                     seed: int) -> np.ndarray:
+                     seed: int, option: str = "--split") -> np.ndarray:
     """Split within each class of ``y`` (n,) so each split keeps the class proportions."""
     _check_fractions(val_fraction, test_fraction)
     y = np.asarray(y)
+    check_categorical(y, option)
     rng = np.random.default_rng(seed)
     out = np.empty(y.size, dtype=object)
     for cls in sorted(set(y.tolist()), key=str):
@@ -64,6 +65,34 @@ def stratified_split(y: np.ndarray, val_fraction: float, test_fraction: float,
         _assign(order, round(members.size * val_fraction), round(members.size * test_fraction),
                 out)
     return out
+
+
+def check_categorical(y: np.ndarray, option: str = "--split") -> None:
+    """Refuse a target that cannot be stratified: more distinct values than half the samples
+    (a continuous target: each value would be its own class, rounded to zero val/test members)
+    or a class with fewer than 2 samples."""
+    values, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    hint = f"use {option} random or group (or bin the target)"
+    if values.size > y.size / 2:
+        raise UserInputError(f"{option} stratified: target looks continuous ({values.size} "
+                             f"distinct values in {y.size} samples); {hint}")
+    if counts.min() < 2:
+        small = str(values[counts.argmin()])
+        raise UserInputError(f"{option} stratified: class {small!r} has only {counts.min()} "
+                             f"sample; every class needs at least 2; {hint}")
+
+
+def check_split_sizes(out: np.ndarray, val_fraction: float, test_fraction: float,
+                      method: str, option: str = "--split") -> None:
+    """No split that was asked for (fraction > 0) may come out empty."""
+    n = out.size
+    for name, fraction in (("train", 1.0), ("val", val_fraction), ("test", test_fraction)):
+        if fraction > 0 and not np.any(out == name):
+            option = {"val": "--val-fraction", "test": "--test-fraction"}.get(name)
+            why = (f"{option} {fraction:g} of {n} samples rounds to none" if option
+                   else f"no samples left for training ({n} in all)")
+            raise UserInputError(f"{option} {method}: the {name} split is empty ({why}); "
+                                 "use larger fractions or more samples")
 
 
 def group_split(groups: np.ndarray, val_fraction: float, test_fraction: float,
@@ -125,15 +154,19 @@ def split_from_table(table: pd.DataFrame, samples: Sequence[str],
 
 def make_split(method: str, samples: Sequence[str], val_fraction: float, test_fraction: float,
                seed: int, y: np.ndarray | None = None, groups: np.ndarray | None = None,
-               table: pd.DataFrame | None = None) -> np.ndarray:
-    """Dispatch to the split ``method``; returns ``train``/``val``/``test`` per sample (n,)."""
+               table: pd.DataFrame | None = None, option: str = "--split") -> np.ndarray:
+    """Dispatch to the split ``method``; returns ``train``/``val``/``test`` per sample (n,).
+
+    Every split asked for (fraction > 0) must come out non-empty; ``option`` names the
+    method's option in messages (``--split`` for train, ``--method`` for ``aprior split``).
+    """
     n = len(samples)
     if method == "random":
         out = random_split(n, val_fraction, test_fraction, seed)
     elif method == "stratified":
         if y is None:
             raise UserInputError("--split stratified needs class targets")
-        out = stratified_split(y, val_fraction, test_fraction, seed)
+        out = stratified_split(y, val_fraction, test_fraction, seed, option)
     elif method == "group":
         if groups is None:
             raise UserInputError("--split group needs a 'group' column in the labels")
@@ -144,7 +177,9 @@ def make_split(method: str, samples: Sequence[str], val_fraction: float, test_fr
         out = split_from_table(table, samples)
     else:
         raise UserInputError(f"--split: unknown method {method!r}; use {', '.join(SPLIT_METHODS)}")
-    if not np.any(out == "train"):
-        raise UserInputError(f"--split {method}: no training samples left "
-                             f"({n} samples in all)")
+    if method == "file":
+        if not np.any(out == "train"):
+            raise UserInputError(f"--split file: no training samples ({n} samples in all)")
+    else:
+        check_split_sizes(out, val_fraction, test_fraction, method, option)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -208,3 +209,89 @@ def test_real_subprocess(server, tmp_path):
                            capture_output=True, text=True, env=env, timeout=120)
     assert quiet.returncode == 1 and quiet.stderr.strip() == err[0]       # -q: just the error
     assert requests == ["/sets.gmt"]
+
+
+def evil_manifests(folder: Path, base_url: str, permissive_schema: bool = False) -> Path:
+    """Manifests that try to write outside the cache (the reported ..%2F..%2Fpwned.txt)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    schema = ({"type": "object"} if permissive_schema
+              else json.loads((REPO / "data_manifests" / "schema.json").read_text()))
+    (folder / "schema.json").write_text(json.dumps(schema))
+    common = {"sha256": None, "size": None, "licence": "CC0", "citation": "test",
+              "description": "an attempt to escape the cache"}
+    specs = {"encoded": {"url": f"{base_url}/x/..%2F..%2Fpwned.txt"},
+             "encoded_backslash": {"url": f"{base_url}/x/..%5C..%5Cpwned.txt"},
+             "named": {"url": f"{base_url}/sets.gmt", "filename": "../../pwned.txt"},
+             "absolute": {"url": f"{base_url}/sets.gmt", "filename": "/tmp/pwned.txt"},
+             "nul": {"url": f"{base_url}/sets.gmt", "filename": "sets\x00.gmt"},
+             "dotdot": {"url": f"{base_url}/sets.gmt", "filename": ".."}}
+    for name, spec in specs.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump({"name": name, **common, **spec}))
+    return folder
+
+
+@pytest.mark.parametrize("permissive", [False, True], ids=["packaged-schema",
+                                                          "folder-schema-drops-rules"])
+@pytest.mark.parametrize("name", ["encoded", "encoded_backslash", "named", "absolute", "nul",
+                                  "dotdot"])
+def test_fetch_names_are_confined_to_the_cache(server, tmp_path, name, permissive):
+    """Nothing is downloaded and nothing is written outside (or inside) the cache, whatever
+    the folder's own schema.json says: the packaged schema always applies."""
+    url, requests = server
+    mdir = evil_manifests(tmp_path / "deep" / "m", url, permissive)
+    cache = tmp_path / "deep" / "cache"
+    line = one_line_error(fetch(name, "--manifest-dir", str(mdir), "--cache-dir", str(cache),
+                                "--allow-unverified"))
+    assert f"{name}.yaml" in line and ("unsafe cache file name" in line
+                                       or "invalid manifest" in line)
+    assert requests == []
+    assert not list(tmp_path.rglob("pwned*")) and not Path("/tmp/pwned.txt").exists()
+    assert files_under(cache) == []
+
+
+def test_a_folder_schema_can_add_rules(server, tmp_path):
+    url, _ = server
+    mdir = write_manifests(tmp_path / "m", url)
+    schema = json.loads((mdir / "schema.json").read_text())
+    schema["required"] = [*schema["required"], "version"]
+    (mdir / "schema.json").write_text(json.dumps(schema))
+    line = one_line_error(fetch("good", "--manifest-dir", str(mdir), "--cache-dir",
+                                str(tmp_path / "c")))
+    assert "good.yaml: invalid manifest" in line and "'version' is a required property" in line
+
+
+def test_stale_download_temp_files_are_removed_under_the_lock(server, tmp_path, monkeypatch):
+    """A killed download leaves pooch's tmpXXXXXXXX in the shared cache; the next fetch of that
+    resource removes it while holding the resource's lock (a live download is never broken)."""
+    import fcntl
+
+    import aprior_cli.fetch as fetch_mod
+    from aprior_cli.io.locks import lock_path_for
+
+    url, _ = server
+    mdir = write_manifests(tmp_path / "m", url)
+    folder = tmp_path / "c" / "good"
+    folder.mkdir(parents=True)
+    stale = folder / "tmpk1ll3d_0"
+    stale.write_bytes(b"\0" * 5000)
+    other = folder / "tmp_not_pooch.txt"
+    other.write_text("keep")
+    seen = []
+    real = fetch_mod.remove_stale_downloads
+
+    def checked(path):
+        fd = os.open(lock_path_for(path), os.O_RDONLY)     # the lock file is there ...
+        try:
+            with pytest.raises(BlockingIOError):           # ... and held
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(fetch_mod, "remove_stale_downloads", checked)
+    res = fetch("good", "--manifest-dir", str(mdir), "--cache-dir", str(tmp_path / "c"))
+    assert res.exit_code == 0, res.output
+    assert seen == [folder] and not stale.exists() and other.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["sets.gmt", "tmp_not_pooch.txt"]
+    assert not lock_path_for(folder).exists()

@@ -63,3 +63,30 @@ def test_malformed(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(UserInputError, match="file not found"):
         read_edges([tmp_path / "nope.tsv"])
+
+
+@pytest.mark.parametrize("weights, line, what", [
+    ("0.5 -0.2 0.3", 2, "negative"), ("0.5 0.2 inf", 3, "not finite"),
+    ("nan 0.2 0.3", 1, "not finite"), ("0.5 0.2 -inf", 3, "not finite")])
+def test_negative_or_non_finite_weights_are_refused_with_the_line(tmp_path, weights, line, what):
+    """A negative weight makes L = D - W indefinite: the 'smoothness' penalty could go negative."""
+    w = weights.split()
+    (tmp_path / "e.tsv").write_text(f"A\tB\t{w[0]}\nB\tC\t{w[1]}\nC\tD\t{w[2]}\n")
+    with pytest.raises(UserInputError, match=rf"e.tsv: line {line}: edge weight .* is {what}"):
+        read_edge_file(tmp_path / "e.tsv")
+    (tmp_path / "h.tsv").write_text(f"gene1\tgene2\tweight\nA\tB\t{w[0]}\nB\tC\t{w[1]}\n"
+                                    f"C\tD\t{w[2]}\n")
+    with pytest.raises(UserInputError, match=rf"line {line + 1}:"):   # the header counts
+        read_edge_file(tmp_path / "h.tsv")
+
+
+def test_laplacian_refuses_negative_adjacency():
+    import scipy.sparse as sp
+
+    from aprior_cli.graph import laplacian
+
+    w = sp.csr_matrix(np.array([[0, -1.0], [-1.0, 0]]))
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        laplacian(w)
+    lap = laplacian(-w).toarray()                     # a valid graph: PSD
+    assert np.linalg.eigvalsh(lap).min() >= -1e-12

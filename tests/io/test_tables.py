@@ -44,3 +44,21 @@ def test_atomic_path_leaves_nothing_on_error(tmp_path):
         tmp.write_text("partial")
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_duplicated_column_is_refused_not_renamed(tmp_path):
+    """pandas would read the second GENE0001 as 'GENE0001.1' and the model would train on it."""
+    (tmp_path / "x.tsv").write_text("sample\tGENE0001\tGENE0002\tGENE0001\nS1\t1\t2\t3\n")
+    with pytest.raises(UserInputError, match=r"x.tsv: duplicated column 'GENE0001' \(2 entries"):
+        read_table(tmp_path / "x.tsv", index_col=0)
+    kept = read_table(tmp_path / "x.tsv", index_col=0, duplicates="keep")
+    assert list(kept.columns) == ["GENE0001", "GENE0002", "GENE0001"]   # as written
+    (tmp_path / "ok.tsv").write_text("sample\tA\tA.1\nS1\t1\t2\n")       # a real name 'A.1'
+    assert list(read_table(tmp_path / "ok.tsv", index_col=0).columns) == ["A", "A.1"]
+
+
+def test_duplicated_row_id_is_refused_where_rows_are_ids(tmp_path):
+    (tmp_path / "x.csv").write_text("sample,A\nS1,1\nS2,2\nS1,3\n")
+    with pytest.raises(UserInputError, match="duplicated row id 'S1'"):
+        read_table(tmp_path / "x.csv", index_col=0)
+    assert len(read_table(tmp_path / "x.csv")) == 3      # no index: rows are not ids

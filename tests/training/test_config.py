@@ -70,3 +70,19 @@ def test_bad_yaml(tmp_path, yaml_text, match):
 def test_inconsistent_options(values, match):
     with pytest.raises(UserInputError, match=match):
         resolve(None, values)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("lr", "nan"), ("lr", float("inf")), ("dropout", float("nan")), ("weight_decay", "-inf"),
+    ("lambda", "nan"), ("lambda", [0.1, float("nan")]), ("lambda", "1,inf"),
+    ("val_fraction", "nan")])
+def test_non_finite_floats_are_refused(key, value):
+    """NaN passes every range check (--lambda nan trained as lambda = 0 before)."""
+    with pytest.raises(UserInputError, match=rf"key '{key}' must be a finite number"):
+        resolve(None, {**REQ, key: value, "prior": "l1"})
+
+
+def test_yaml_nan_is_refused(tmp_path):
+    (tmp_path / "c.yaml").write_text("lr: .nan\nlambda: [1, .inf]\n")
+    with pytest.raises(UserInputError, match=r"c.yaml: key 'lr' must be a finite number"):
+        load_yaml(tmp_path / "c.yaml")

@@ -53,3 +53,27 @@ def test_split_file_checks_samples():
 def test_bad_fractions():
     with pytest.raises(UserInputError, match="< 1"):
         random_split(10, 0.6, 0.5, seed=0)
+
+
+def test_stratified_refuses_a_continuous_target():
+    """240/0/0 before: every value was its own class and rounded to zero val/test members."""
+    y = np.linspace(0, 1, 240)
+    with pytest.raises(UserInputError, match=r"--method stratified: target looks continuous "
+                                             r"\(240 distinct values in 240 samples\); use "
+                                             r"--method random or group"):
+        make_split("stratified", [f"s{i}" for i in range(240)], 0.2, 0.2, 0, y=y,
+                   option="--method")
+    y = np.array(["a"] * 10 + ["b"] * 10 + ["c"])
+    with pytest.raises(UserInputError, match="class 'c' has only 1 sample"):
+        stratified_split(y, 0.2, 0.2, seed=0)
+
+
+@pytest.mark.parametrize("method", ["random", "stratified", "group"])
+def test_no_requested_split_comes_out_empty(method):
+    n = 6
+    samples = [f"s{i}" for i in range(n)]
+    kwargs = {"y": np.array([0, 1] * 3), "groups": np.array(["g1", "g2", "g3"] * 2)}
+    with pytest.raises(UserInputError, match=r"the val split is empty"):
+        make_split(method, samples, 0.05, 0.4, 0, **kwargs)
+    out = make_split(method, samples, 0.0, 0.4, 0, **kwargs)   # not asked for: fine
+    assert set(out) == {"train", "test"}
