@@ -35,6 +35,8 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     """Compare runs: mean ± s.e. per method, paired t-test and Wilcoxon p-values, a plot.
 
     Runs pair across methods when they share the seed and the exact split (splits.tsv).
+    A selection directory (aprior select, or a lambda grid of aprior train) stands for its
+    chosen run; its method label reads lambda=selected.
 
     \b
     Writes to OUTDIR:
@@ -62,8 +64,10 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     for rd in run_dirs:
         run = load_run(rd)
         split_id = hashlib.sha256((run.path / "splits.tsv").read_bytes()).hexdigest()[:12]
-        method = (method_from_config(run.cfg.to_dict()) if method_name_from == "config"
-                  else method_from_dirname(run.path))
+        selected = run.selection is not None  # a selection directory: its chosen run
+        method = (method_from_config(run.cfg.to_dict(), selected=selected)
+                  if method_name_from == "config"
+                  else method_from_dirname(run.selection if selected else run.path))
         rows.append({"run": str(rd), "method": method, "seed": run.cfg.seed,
                      "split_id": split_id, **{k: v for k, v in run.metrics.items()
                                              if isinstance(v, int | float)
