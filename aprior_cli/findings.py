@@ -45,6 +45,14 @@ def fmt(value: float, digits: int = 3) -> str:
     return f"{float(value):.{digits}g}"
 
 
+def signed(diff: float) -> str:
+    """A difference of scores such as R² or AUC: 3 decimals (``+0.012``), or 3 significant
+    digits when smaller than 0.001 in size (``-4.2e-05``)."""
+    if not np.isfinite(diff):
+        return "n/a"
+    return f"{diff:+.3f}" if diff == 0 or abs(diff) >= 1e-3 else f"{diff:+.2g}"
+
+
 def fmt_p(p: float) -> str:
     return "n/a" if p is None or not np.isfinite(p) else f"{p:.2g}"
 
@@ -134,7 +142,7 @@ def headline(runs: pd.DataFrame, baseline: str, stability: Mapping[str, Mapping[
             if acc:
                 c = paired(runs, label, baseline, acc)
                 row[f"Δ {acc} (paired t p; Wilcoxon p)"] = (
-                    f"{c['mean_diff']:+.3g} (p = {fmt_p(c['t_pvalue'])}; "
+                    f"{signed(c['mean_diff'])} (p = {fmt_p(c['t_pvalue'])}; "
                     f"{fmt_p(c['wilcoxon_pvalue'])})")
                 words.append(_change_words(acc, c, relative=False))
             if smooth:
@@ -164,7 +172,7 @@ def headline(runs: pd.DataFrame, baseline: str, stability: Mapping[str, Mapping[
 
 def _change_words(metric: str, c: Mapping[str, float], relative: bool) -> str:
     p = c["t_pvalue"]
-    change = (f"{100 * (c['ratio'] - 1):+.0f} %" if relative else f"{c['mean_diff']:+.3g}")
+    change = f"{100 * (c['ratio'] - 1):+.0f} %" if relative else signed(c["mean_diff"])
     if not np.isfinite(p):
         verdict = "no paired test possible"
     elif p < 0.05:

@@ -259,7 +259,7 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; 
 h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
 table { border-collapse: collapse; margin: 0.4em 0 1.2em; font-size: 0.86em; max-width: 100%; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
-th { overflow-wrap: anywhere; } td { overflow-wrap: break-word; }
+th, td { overflow-wrap: break-word; }
 th { background: #f2f2f2; } tr.hit td { background: #fff3b0; font-weight: 600; }
 figure { display: inline-block; margin: 0.5em 1em 1em 0; max-width: 100%; }
 figcaption { font-size: 0.85em; } img { max-width: 100%; height: auto; }

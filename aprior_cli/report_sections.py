@@ -156,7 +156,8 @@ def _pathways(runs, pathways, fdr, n) -> Section | None:
         return None
     sec = Section("3. Pathways (enrichment of the consensus ranking)")
     sec.p(f"Significant = q-value < {fdr:g} (GSEA prerank: and NES > 0, i.e. the set sits "
-          "high in the ranking). Terms are listed best first as aprior enrich ranks them.")
+          "high in the ranking). Terms are listed best first as aprior enrich ranks them; a "
+          "prerank q-value of 0 means below the resolution of its permutations.")
     for method, tables in pathways.items():
         label = _label_of(method, runs)
         for kind in ("prerank", "ora"):

@@ -12,6 +12,10 @@ from aprior_cli.cli.common import echo_summary, handle_errors, outdir_option, ve
 
 log = logging.getLogger("aprior.compare")
 
+#: metrics.json keys compared by default besides test_* (when every run has them): the graph's
+#: coverage and components, and DAPr's fit of g
+ALSO_SHOWN = ("graph_coverage", "graph_components", "graph_isolated", "dapr_g_spearman")
+
 
 @click.command("compare")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
@@ -20,7 +24,8 @@ log = logging.getLogger("aprior.compare")
               "attribution, graph, lambda) or from the directory name without 'seed<N>'.")
 @click.option("--metric", "metrics", multiple=True,
               help="Metric of metrics.json to compare (repeatable; default: every numeric "
-                   "test_* metric all runs share).")
+                   "test_* metric all runs share, and graph_coverage/graph_components/"
+                   "graph_isolated/dapr_g_spearman when all runs have them).")
 @click.option("--baseline", default=None,
               help="Test every method against this one only (default: all pairs).")
 @click.option("--correction", type=click.Choice(["none", "fdr_bh", "holm", "bonferroni"]),
@@ -80,7 +85,7 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
             raise UserInputError(f"--metric: {unknown[0]!r} is not in the runs' metrics.json")
         chosen = list(metrics)
     else:
-        chosen = [c for c in records.columns if c.startswith("test_")
+        chosen = [c for c in records.columns if (c.startswith("test_") or c in ALSO_SHOWN)
                   and records[c].notna().all()]
         if not chosen:
             raise UserInputError("no test_* metric is shared by all runs; name one with --metric")

@@ -199,7 +199,7 @@ def test_findings_page_answers_in_order(findings):
                                "4. Diagnostics"]
     # (a) accuracy change with its paired test; the scale-free roughness is preferred
     t_acc = stats.ttest_rel([0.52, 0.56, 0.63], [0.50, 0.55, 0.60])
-    assert f"+0.02 (p = {t_acc.pvalue:.2g};" in page
+    assert f"+0.020 (p = {t_acc.pvalue:.2g};" in page
     t_rough = stats.ttest_rel([0.10, 0.12, 0.09], [0.30, 0.32, 0.31])
     change = 100 * (np.mean([0.10, 0.12, 0.09]) / np.mean([0.30, 0.32, 0.31]) - 1)
     assert f"{change:+.0f} % (p = {t_rough.pvalue:.2g})" in page

@@ -194,3 +194,21 @@ def test_select_in_a_subprocess(study):
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "nope" in proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_compare_shows_the_new_metric_keys_when_present(study):
+    runs = _copy_runs(study, "keys")
+    for i, run in enumerate(runs):
+        metrics = read_json(run / "metrics.json")
+        metrics.update(test_graph_roughness_eg=0.1 * (i + 1), graph_coverage=0.8,
+                       graph_components=3, graph_isolated=2, dapr_g_spearman=0.4 + i / 10)
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    out = study / "cmp_keys"
+    res = invoke(["compare", *map(str, runs), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "comparison.tsv", sep="\t")
+    for key in ("test_graph_roughness_eg", "graph_coverage", "graph_components",
+                "graph_isolated", "dapr_g_spearman"):
+        assert key in set(table["metric"]), key
+    rough = table[table["metric"] == "test_graph_roughness_eg"].set_index("method")["mean"]
+    assert sorted(rough.round(6)) == [0.1, 0.2, 0.3]
