@@ -14,6 +14,9 @@ from click.testing import CliRunner
 from aprior_cli.cli.main import cli
 from aprior_cli.io.ranking import read_ranking
 
+#: the module trains a real 5-seed ensemble once (about 15 s on one core)
+pytestmark = pytest.mark.slow
+
 SEEDS = (0, 1, 2, 3, 4)
 K = 50
 
@@ -52,7 +55,6 @@ def ensemble(tmp_path_factory):
     return d, attr, truth
 
 
-@pytest.mark.slow
 def test_consensus_is_more_stable_and_recovers_the_drivers(ensemble):
     d, attr, truth = ensemble
     summary = json.loads((d / "cons" / "stability.json").read_text())
