@@ -249,7 +249,7 @@ def test_graph_keys_from_metrics_are_shown_when_present(findings, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["no_metrics", "bad_layout", "no_term", "bad_json",
-                                  "bad_named", "bad_consensus"])
+                                  "bad_named", "bad_consensus", "bad_pathways", "no_graph"])
 def test_bad_input_one_line_no_output(results, findings, case):
     tmp_path, runs, tables, truth, compare = results
     args = args_for(runs, tables, truth, compare, tmp_path / "report.html")
@@ -266,8 +266,13 @@ def test_bad_input_one_line_no_output(results, findings, case):
         truth.write_text("{not json")
     elif case == "bad_named":
         args += ["--run", "baseline"]
-    else:
+    elif case == "bad_consensus":
         args += ["--consensus", f"baseline={tmp_path}"]
+    elif case == "bad_pathways":
+        args += ["--pathways", f"baseline={tables[0]}"]
+        pd.DataFrame({"term": ["A"], "nes": [1.0]}).to_csv(tables[0], sep="\t", index=False)
+    else:
+        args += ["--graph", str(tmp_path / "missing.npz")]
     out = tmp_path / "report.html"
     result = CliRunner().invoke(command, args)
     assert result.exit_code != 0

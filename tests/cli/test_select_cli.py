@@ -212,3 +212,19 @@ def test_compare_shows_the_new_metric_keys_when_present(study):
         assert key in set(table["metric"]), key
     rough = table[table["metric"] == "test_graph_roughness_eg"].set_index("method")["mean"]
     assert sorted(rough.round(6)) == [0.1, 0.2, 0.3]
+
+
+def test_select_option_bad_values(study, tmp_path):
+    res = CliRunner().invoke(cli, ["train", *data_args(study), "--prior", "gini", "--lambda",
+                                   "0,1", "--select", "median", "-o", str(tmp_path / "g")])
+    assert res.exit_code == 2 and "median" in res.output and not (tmp_path / "g").exists()
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("select: median\n")
+    res = CliRunner().invoke(cli, ["train", *data_args(study), "--config", str(cfg), "-o",
+                                   str(tmp_path / "h")])
+    lines = [line for line in res.output.strip().splitlines() if line]
+    assert res.exit_code == 1 and len(lines) == 1 and "select" in lines[0], res.output
+    assert not (tmp_path / "h").exists()
+    res = CliRunner().invoke(cli, ["select", str(study / "grid" / "lambda_0"), "--rule", "x",
+                                   "-o", str(tmp_path / "s")])
+    assert res.exit_code == 2 and not (tmp_path / "s").exists()
