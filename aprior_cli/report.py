@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,12 +33,28 @@ class Figure:
 
 @dataclass
 class Section:
-    """A heading with paragraphs, tables (caption, DataFrame) and figures, in that order."""
+    """A heading with paragraphs, tables (caption, DataFrame) and figures, in that order, then
+    ``blocks`` in their own order: ``("h3", text)``, ``("p", text)``, ``("table", caption,
+    DataFrame)``, ``("figure", Figure)``."""
 
     heading: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    blocks: list[tuple] = field(default_factory=list)
+
+    def h3(self, text: str) -> None:
+        self.blocks.append(("h3", text))
+
+    def p(self, text: str) -> None:
+        self.blocks.append(("p", text))
+
+    def table(self, caption: str, table: pd.DataFrame, highlight: bool = True) -> None:
+        """A table; ``highlight=False`` leaves its rows unmarked by the page's highlight."""
+        self.blocks.append(("table", caption, table, highlight))
+
+    def figure(self, figure: Figure) -> None:
+        self.blocks.append(("figure", figure))
 
 
 def summarize_runs(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
@@ -216,20 +233,43 @@ def _cell(value: object) -> str:
         if np.isnan(value):
             return "n/a"
         return f"{float(value):.4g}"
-    return html.escape(str(value))
+    return breakable(str(value))
 
 
+#: cell texts longer than this get line-break opportunities after ``_ ; /``
+BREAK_AFTER = 16
+
+
+def breakable(text: str) -> str:
+    """``text`` HTML-escaped, with ``<wbr>`` after ``_``, ``;`` and ``/`` when it is long, so
+    long identifiers (``HALLMARK_EPITHELIAL_MESENCHYMAL_TRANSITION``) wrap in narrow columns."""
+    if len(text) <= BREAK_AFTER:
+        return html.escape(text)
+    pieces = re.split(r"(?<=[_;/])", text)
+    return "<wbr>".join(html.escape(piece) for piece in pieces)
+
+
+#: the page fits a 1280-px window: the body is at most 1200 px wide, tables never exceed it
+#: (long cells wrap anywhere), images scale down
 STYLE = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-       max-width: 70em; color: #222; line-height: 1.4; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.88em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+*, *::before, *::after { box-sizing: border-box; }
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 1.5em auto;
+       padding: 0 1em; max-width: 1200px; color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; margin-top: 1.6em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
+table { border-collapse: collapse; margin: 0.4em 0 1.2em; font-size: 0.86em; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+th, td { overflow-wrap: break-word; }
 th { background: #f2f2f2; } tr.hit td { background: #fff3b0; font-weight: 600; }
 figure { display: inline-block; margin: 0.5em 1em 1em 0; max-width: 100%; }
 figcaption { font-size: 0.85em; } img { max-width: 100%; height: auto; }
 .caption { font-size: 0.9em; color: #444; margin-bottom: 0.2em; }
 """
+
+
+def _figure_html(fig: Figure) -> str:
+    return (f'<figure><img alt="{html.escape(fig.caption)}" src="{png_data_uri(fig.png)}">'
+            f"<figcaption>{html.escape(fig.caption)}</figcaption></figure>")
 
 
 def render_html(title: str, sections: Sequence[Section], highlight: str | None = None) -> str:
@@ -255,8 +295,18 @@ def render_html(title: str, sections: Sequence[Section], highlight: str | None =
                 parts.append(f'<p class="caption">{html.escape(caption)}</p>')
             parts.append(table_html(table, highlight))
         for fig in section.figures:
-            parts.append(f'<figure><img alt="{html.escape(fig.caption)}" '
-                         f'src="{png_data_uri(fig.png)}"><figcaption>'
-                         f"{html.escape(fig.caption)}</figcaption></figure>")
+            parts.append(_figure_html(fig))
+        for block in section.blocks:
+            kind = block[0]
+            if kind == "h3":
+                parts.append(f"<h3>{html.escape(block[1])}</h3>")
+            elif kind == "p":
+                parts.append(f"<p>{html.escape(block[1])}</p>")
+            elif kind == "table":
+                if block[1]:
+                    parts.append(f'<p class="caption">{html.escape(block[1])}</p>')
+                parts.append(table_html(block[2], highlight if block[3] else None))
+            else:
+                parts.append(_figure_html(block[1]))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

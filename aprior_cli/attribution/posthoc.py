@@ -25,7 +25,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from aprior_cli.attribution.fastpath import input_gradient, usable_split
+from aprior_cli.attribution.fastpath import (
+    centred_first_layer,
+    centred_hidden,
+    input_gradient,
+    usable_split,
+)
 from aprior_cli.attribution.modes import attribution_mode
 from aprior_cli.attribution.targets import Target, check_target, n_outputs, select_output
 from aprior_cli.errors import UserInputError
@@ -228,10 +233,15 @@ def attribute_pairs(
         split = usable_split(model, n_features, fast_path)
         if split is not None:
             linear, rest = split
+            # centred first-layer outputs W (x - c), W (x' - c) and the float64-exact constant
+            # W c + b (c = the references' mean): no difference of two large numbers is formed,
+            # so inputs far from zero keep float32 accuracy (module docstring of fastpath)
             with torch.no_grad():
-                h_in = torch.cat([linear(inputs[i:i + chunk]) for i in range(0, n_inputs, chunk)])
-                h_ref = torch.cat([linear(references[i:i + chunk])
-                                   for i in range(0, references.shape[0], chunk)])
+                centre = references.double().mean(0).to(inputs.dtype)
+                weight, h_centre = centred_first_layer(linear, centre)
+                x_c, r_c = inputs - centre, references - centre
+                h_in = centred_hidden(x_c, weight, chunk)
+                h_ref = centred_hidden(r_c, weight, chunk)
         for n0, n1, s0, s1 in _blocks(n_inputs, n_samples, chunk):
             m, length = n1 - n0, s1 - s0
             idx = ref_idx[n0:n1, s0:s1]
@@ -250,18 +260,20 @@ def attribute_pairs(
                 block_sum = contrib.sum(1)
             else:
                 hr = _rows(h_ref, idx)
-                hz = hr.add_(a * (h_in[n0:n1].unsqueeze(1) - hr)).reshape(m * length, -1)
+                hz = hr.add_(a * (h_in[n0:n1].unsqueeze(1) - hr)).add_(h_centre)
+                hz = hz.reshape(m * length, -1)
                 hz.requires_grad_(True)
                 out = select_output(rest(hz), tgt)
                 (grad_h,) = torch.autograd.grad(out.sum(), hz)
                 del hz, hr
                 grads = input_gradient(grad_h, linear).view(m, length, n_features)
                 if acc_sq is None:
-                    # sum_s g_s * (x - x'_s) = x * sum_s g_s - sum_s g_s * x'_s: no delta buffer;
-                    # sum_s g_s = (sum_s dF/dh_s) W costs only (m, H) x (H, p)
+                    # sum_s g_s * (x - x'_s) = (x - c) * sum_s g_s - sum_s g_s * (x'_s - c): no
+                    # delta buffer, and centred so the two terms do not cancel for inputs far
+                    # from zero; sum_s g_s = (sum_s dF/dh_s) W costs only (m, H) x (H, p)
                     grad_sum = input_gradient(grad_h.view(m, length, -1).sum(1), linear)
-                    block_sum = grad_sum.mul_(inputs[n0:n1]).sub_(
-                        grads.mul_(_rows(references, idx)).sum(1))
+                    block_sum = grad_sum.mul_(x_c[n0:n1]).sub_(
+                        grads.mul_(_rows(r_c, idx)).sum(1))
                     contrib = None
                 else:
                     contrib = grads.mul_(_rows(references, idx).neg_().add_(x_block))
@@ -282,8 +294,12 @@ def attribute_pairs(
                 stderr = torch.full_like(inputs, math.nan)
         residual = None
         if completeness:
-            f_x = _forward_selected(model, inputs, target, chunk)
-            f_ref = _reference_outputs(model, references, ref_idx, target, chunk)
+            if split is None:
+                f_x = _forward_selected(model, inputs, target, chunk)
+                f_ref = _reference_outputs(model, references, ref_idx, target, chunk)
+            else:  # from the centred first-layer outputs (same precision as phi)
+                f_x = _forward_selected(rest, h_in + h_centre, target, chunk)
+                f_ref = _reference_outputs(rest, h_ref + h_centre, ref_idx, target, chunk)
             residual = (phi.double().sum(1) - (f_x.double() - f_ref.double().mean(1))).to(inputs.dtype)
     return AttributionResult(phi.to(inputs.dtype), stderr, residual)
 

@@ -41,6 +41,11 @@ log = logging.getLogger("aprior.attribute")
 @click.option("--target", "target_class", default=None,
               help="Multiclass: explain this class for every sample (default: the true "
                    "class from --labels).")
+@click.option("--stderr", "with_stderr", is_flag=True,
+              help="Also write the Monte-Carlo standard error of every attribution "
+                   "(attributions_stderr.tsv) and of each feature's mean |EG| (ranking.tsv "
+                   "column mc_stderr); aprior consensus uses it to split the spread between "
+                   "runs into EG sampling error and model differences.")
 @seed_option(help="Seed of the reference sampling.")
 @device_option
 @threads_option
@@ -48,15 +53,21 @@ log = logging.getLogger("aprior.attribute")
 @verbosity_options
 @handle_errors
 def command(run_dir: str, expression: str, labels: str | None, split: str, n_samples: int,
-            references: str, chunk_size: int | None, target_class: str | None, seed: int,
-            device: str, threads: int | None, outdir: str, verbose: int, quiet: bool) -> None:
+            references: str, chunk_size: int | None, target_class: str | None,
+            with_stderr: bool, seed: int, device: str, threads: int | None, outdir: str,
+            verbose: int, quiet: bool) -> None:
     """Explain a trained run: per-sample EG matrix and global ranking.
 
     \b
     Writes to OUTDIR:
       attributions.tsv   samples x features expected gradients
       ranking.tsv        feature, mean_abs_attribution, rank (1 = most important)
-      completeness.json  summary of sum(phi) - (f(x) - E f(x')) (shrinks with --n-samples)
+      completeness.json  summary of sum(phi) - (f(x) - E f(x')) (shrinks with --n-samples),
+                         and the run's seed, lambda, gene count and covariate features
+      attributions_stderr.tsv  with --stderr: Monte-Carlo s.e. of each attribution
+
+    RUN_DIR may be a selection directory (aprior select, or a lambda grid of aprior
+    train): its chosen run is explained.
     """
     import numpy as np
     import pandas as pd
@@ -119,17 +130,26 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     elif target_class is not None:
         raise UserInputError("--target is only for multiclass models")
     model = run.build_model(dev)
-    phi, residual = attribute(model, x[chosen], x[ref_mask], n_samples=n_samples, target=target,
-                              chunk_size=chunk_size, seed=seed, device=dev)
+    outputs = attribute(model, x[chosen], x[ref_mask], n_samples=n_samples, target=target,
+                        chunk_size=chunk_size, seed=seed, device=dev, return_stderr=with_stderr)
+    phi, residual = outputs[0], outputs[1]
+    stderr = outputs[2] if with_stderr else None
     chosen_samples = [s for s, c in zip(samples, chosen, strict=True) if c]
     out = Path(outdir)
     attributions = pd.DataFrame(phi, index=pd.Index(chosen_samples, name="sample"),
                                 columns=run.features)
-    ranking = global_ranking(phi, run.features)
+    ranking = global_ranking(phi, run.features, stderr=stderr)
     summary = completeness_summary(residual, phi)
     summary.update({"run": str(run.path), "split": split, "n_references": int(ref_mask.sum()),
-                    "n_samples_per_input": n_samples, "seed": seed})
+                    "n_samples_per_input": n_samples, "seed": seed,
+                    "run_seed": run.cfg.seed, "run_lambda": run.metrics.get("lambda"),
+                    "selection": str(run.selection) if run.selection is not None else None,
+                    "n_genes": spec["n_genes"], "covariate_features": run.features[spec["n_genes"]:],
+                    "mc_stderr": with_stderr})
     write_table(attributions, outs / "attributions.tsv")
+    if stderr is not None:
+        write_table(pd.DataFrame(stderr, index=attributions.index, columns=run.features),
+                    outs / "attributions_stderr.tsv")
     write_table(ranking, outs / "ranking.tsv", index=False)
     atomic_write_json(outs / "completeness.json", summary)
     outs.publish()

@@ -61,6 +61,21 @@ def outdir_option(required: bool = True, help: str = "Output directory.") -> Cal
                          help=help)
 
 
+def refuse_existing_outdir(outdir: str, overwrite: bool) -> None:
+    """For commands whose ``-o`` folder is one result (a selection, a consensus): an existing,
+    non-empty folder is replaced only with ``--overwrite``."""
+    from pathlib import Path
+
+    from aprior_cli.errors import UserInputError
+
+    path = Path(outdir)
+    if path.exists() and not path.is_dir():
+        raise UserInputError(f"{outdir}: exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise UserInputError(f"{outdir}: already exists; choose another -o/--outdir or pass "
+                             "--overwrite")
+
+
 def seed_option(default: int = 0,
                 help: str = "Random seed; the same seed gives the same result on CPU.") -> Callable:
     return click.option("--seed", type=click.IntRange(min=0), default=default,

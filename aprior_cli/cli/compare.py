@@ -18,6 +18,10 @@ from aprior_cli.cli.common import (
 
 log = logging.getLogger("aprior.compare")
 
+#: metrics.json keys compared by default besides test_* (when every run has them): the graph's
+#: coverage and components, and DAPr's fit of g
+ALSO_SHOWN = ("graph_coverage", "graph_components", "graph_isolated", "dapr_g_spearman")
+
 
 @click.command("compare", cls=Command)
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
@@ -26,7 +30,8 @@ log = logging.getLogger("aprior.compare")
               "attribution, graph, lambda) or from the directory name without 'seed<N>'.")
 @click.option("--metric", "metrics", multiple=True,
               help="Metric of metrics.json to compare (repeatable; default: every numeric "
-                   "test_* metric all runs share).")
+                   "test_* metric all runs share, and graph_coverage/graph_components/"
+                   "graph_isolated/dapr_g_spearman when all runs have them).")
 @click.option("--baseline", default=None,
               help="Test every method against this one only (default: all pairs).")
 @click.option("--correction", type=click.Choice(["none", "fdr_bh", "holm", "bonferroni"]),
@@ -41,6 +46,8 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     """Compare runs: mean ± s.e. per method, paired t-test and Wilcoxon p-values, a plot.
 
     Runs pair across methods when they share the seed and the exact split (splits.tsv).
+    A selection directory (aprior select, or a lambda grid of aprior train) stands for its
+    chosen run; its method label reads lambda=selected.
 
     \b
     Writes to OUTDIR:
@@ -70,8 +77,10 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     for rd in run_dirs:
         run = load_run(rd)
         split_id = hashlib.sha256((run.path / "splits.tsv").read_bytes()).hexdigest()[:12]
-        method = (method_from_config(run.cfg.to_dict()) if method_name_from == "config"
-                  else method_from_dirname(run.path))
+        selected = run.selection is not None  # a selection directory: its chosen run
+        method = (method_from_config(run.cfg.to_dict(), selected=selected)
+                  if method_name_from == "config"
+                  else method_from_dirname(run.selection if selected else run.path))
         rows.append({"run": str(rd), "method": method, "seed": run.cfg.seed,
                      "split_id": split_id, **{k: v for k, v in run.metrics.items()
                                              if isinstance(v, int | float)
@@ -84,7 +93,7 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
             raise UserInputError(f"--metric: {unknown[0]!r} is not in the runs' metrics.json")
         chosen = list(metrics)
     else:
-        chosen = [c for c in records.columns if c.startswith("test_")
+        chosen = [c for c in records.columns if (c.startswith("test_") or c in ALSO_SHOWN)
                   and records[c].notna().all()]
         if not chosen:
             raise UserInputError("no test_* metric is shared by all runs; name one with --metric")

@@ -1,75 +1,154 @@
-"""``aprior report``: the workflow's single self-contained HTML report.
+"""``aprior report``: one self-contained HTML page that answers the question, in this order.
 
-Reads the run directories (``metrics.json``), the enrichment tables of each run
-(``*.prerank.tsv``, sorted best first by ``aprior enrich``), optionally the ``aprior compare``
-output folder and the simulated study's ``truth.json``; builds the page with
-:mod:`aprior_cli.report` and writes it atomically.
+1. **Headline** per method against the baseline, on the lambda each seed chose on validation:
+   accuracy change with its paired test, scale-free smoothness change, stability change.
+2. **Top genes** of each method's consensus ranking (``aprior consensus``): consensus rank,
+   top-K frequency over single runs, rank interval, graph degree, membership of a significant
+   pathway.
+3. **Pathways** of the consensus ranking (``aprior enrich``): NES, q-value, leading-edge size
+   and a significance mark; when no term passes the FDR threshold the page says so.
+4. **Diagnostics**: chosen lambda per seed, graph coverage, EG completeness residual and the
+   Monte-Carlo share of the spread, DAPr's g, the planted truth of a simulated study, the
+   single runs' pathway positions and ``aprior compare``'s tables.
 
-The method, lambda and seed of a run are read from its path, as the workflow lays them out:
-``.../<method>/lambda_<lambda>/seed_<seed>/...``.
-
-Run as ``python -m aprior_cli.cli.report`` (or ``aprior report`` once registered).
+Inputs (all paths): run or selection directories (positional, laid out as
+``<method>/lambda_<x>/seed_<n>`` or ``<method>/seed_<n>``; or ``--run METHOD=DIR``),
+``--consensus METHOD=DIR``, ``--pathways METHOD=FILE`` (the consensus' prerank/ORA tables),
+optional ``--enrich`` (single runs' tables, laid out like the runs), ``--compare``, ``--graph``,
+``--truth``. The computations are in :mod:`aprior_cli.findings`, the page in
+:mod:`aprior_cli.report`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
-from aprior_cli.cli.common import Command, echo_summary, handle_errors, verbosity_options
+from aprior_cli.cli.common import (
+    Command,
+    FiniteFloat,
+    echo_summary,
+    handle_errors,
+    verbosity_options,
+)
 from aprior_cli.errors import UserInputError
 
 _LAMBDA = re.compile(r"^lambda_(?P<value>.+)$")
 _SEED = re.compile(r"^seed_(?P<value>\d+)$")
 
-#: metrics shown in the comparison table and the paired tests (those present)
+#: metrics shown in the table of every metric (those present)
 PREFERRED_METRICS = ["test_r2", "test_auc", "test_accuracy", "test_loss",
+                     "test_graph_roughness_eg", "test_graph_roughness_grad",
                      "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg",
-                     "best_epoch"]
+                     "dapr_g_spearman", "best_epoch"]
 METRIC_LABELS = {
+    "test_graph_roughness_eg": "test-set graph roughness (EG, scale-free; lower = smoother)",
     "test_graph_penalty_eg": "test-set graph penalty (EG, real graph; lower = smoother)",
     "test_graph_penalty_grad": "test-set graph penalty (gradients, real graph)",
     "test_r2": "test R²", "test_auc": "test AUC", "test_accuracy": "test accuracy",
     "test_loss": "test loss", "test_gini_eg": "test Gini of mean |EG|",
 }
-
-
 #: short y-axis labels of the plots (the captions carry the long ones)
-METRIC_AXES = {"test_graph_penalty_eg": "test graph penalty (EG)", "test_r2": "test R²",
+METRIC_AXES = {"test_graph_penalty_eg": "test graph penalty (EG)",
+               "test_graph_roughness_eg": "test graph roughness (EG)", "test_r2": "test R²",
                "test_auc": "test AUC", "test_accuracy": "test accuracy",
                "test_loss": "test loss"}
 
 
 def run_key(path: str | Path) -> tuple[str, str, str]:
-    """(method, lambda, seed) from a path ``.../<method>/lambda_<x>/seed_<n>/...``."""
+    """(method, lambda, seed) from a path ``.../<method>/lambda_<x>/seed_<n>/...``.
+
+    A path ``.../<method>/seed_<n>`` (a selection directory) gives lambda ``""``.
+    """
     parts = Path(path).parts
     for i in range(1, len(parts) - 1):
         lam, seed = _LAMBDA.match(parts[i]), _SEED.match(parts[i + 1])
         if lam and seed:
             return parts[i - 1], lam.group("value"), seed.group("value")
-    raise UserInputError(f"{path}: expected a path like <method>/lambda_<x>/seed_<n>/...")
+    for i in range(len(parts) - 1, 0, -1):
+        seed = _SEED.match(parts[i])
+        if seed and not _LAMBDA.match(parts[i - 1]):
+            return parts[i - 1], "", seed.group("value")
+    raise UserInputError(f"{path}: expected a path like <method>/lambda_<x>/seed_<n>/... or "
+                         "<method>/seed_<n>, or name the method with --run METHOD=DIR")
 
 
-def read_run_metrics(run_dirs: list[str]):
-    """One row per run: method, lambda, seed and the numeric entries of metrics.json."""
+def _named(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise UserInputError(f"{option}: expected METHOD=PATH, got {value!r}")
+        out.append((name, path))
+    return out
+
+
+def _read_json(path: Path, what: str = "JSON file") -> dict[str, Any]:
+    if not path.is_file():
+        raise UserInputError(f"{path}: file not found (is the run finished?)")
+    return _read_json_object(path, what)
+
+
+def read_run(path: str, method: str | None = None) -> dict[str, Any]:
+    """One run (or a selection directory's chosen run) as a row of the report."""
+    from aprior_cli.io.run_dir import resolve_run_path
+
+    given = Path(path)
+    if method is None:
+        method, lam, seed = run_key(given / "metrics.json")
+    else:
+        lam, seed = "", None
+        for part in reversed(given.parts):
+            if _SEED.match(part):
+                seed = _SEED.match(part).group("value")
+                break
+    run, selection = resolve_run_path(given) if given.is_dir() else (given, None)
+    metrics = _read_json(run / "metrics.json")
+    row: dict[str, Any] = {"method": method, "seed": seed if seed is not None
+                           else str(metrics.get("seed", "")), "run": str(run),
+                           "selected": selection is not None, "rule": "", "prior":
+                           metrics.get("prior", "")}
+    if selection is not None:
+        record = _read_json(selection / "selection.json")
+        row["rule"] = record.get("rule", "")
+        row["n_candidates"] = len(record.get("candidates", []))
+        lam = format(float(record.get("chosen_lambda", metrics.get("lambda", 0))), "g")
+    elif not lam:
+        value = metrics.get("lambda", 0)
+        lam = format(float(value), "g") if isinstance(value, int | float) else str(value)
+    row["lambda"] = lam
+    splits = run / "splits.tsv"
+    row["split_id"] = (hashlib.sha256(splits.read_bytes()).hexdigest()[:12]
+                       if splits.is_file() else "")
+    # the path names the run; metrics.json's own seed/lambda entries do not override it
+    row.update({k: v for k, v in metrics.items()
+                if isinstance(v, int | float) and not isinstance(v, bool) and k not in row})
+    return row
+
+
+def read_runs(run_dirs: tuple[str, ...], named: list[tuple[str, str]]):
+    """The runs as a table with a ``label`` per method (λ added where a method has several)."""
     import pandas as pd
 
-    rows = []
-    for run in run_dirs:
-        method, lam, seed = run_key(Path(run) / "metrics.json")
-        path = Path(run) / "metrics.json"
-        if not path.is_file():
-            raise UserInputError(f"{path}: file not found (is the run finished?)")
-        metrics = _read_json_object(path, "metrics file")
-        row = {"method": method, "lambda": lam, "seed": seed}
-        # the path names the run; metrics.json's own seed/lambda entries do not override it
-        row.update({k: v for k, v in metrics.items()
-                    if isinstance(v, int | float) and not isinstance(v, bool) and k not in row})
-        rows.append(row)
-    return pd.DataFrame(rows)
+    rows = [read_run(p) for p in run_dirs] + [read_run(p, m) for m, p in named]
+    if not rows:
+        raise UserInputError("no runs given: pass run/selection directories or --run METHOD=DIR")
+    runs = pd.DataFrame(rows)
+    n_lams = runs[~runs["selected"]].groupby("method")["lambda"].nunique()
+    runs["label"] = [f"{m} (λ={lam})" if not sel and n_lams.get(m, 1) > 1 else m
+                     for m, lam, sel in zip(runs["method"], runs["lambda"], runs["selected"],
+                                            strict=True)]
+    dup = runs.duplicated(["label", "seed", "split_id"], keep=False)
+    if dup.any():
+        first = runs[dup].iloc[0]
+        raise UserInputError(f"{first['run']}: two runs of {first['label']} with seed "
+                             f"{first['seed']}; give each run once")
+    return runs
 
 
 def _read_json_object(path: str | Path, what: str) -> dict:
@@ -87,140 +166,116 @@ def read_truth(path: str | None) -> dict:
     return {} if path is None else _read_json_object(path, "truth file")
 
 
+def _pathway_kind(path: str, table) -> str:
+    name = Path(path).name
+    if ".prerank." in name or "nes" in table.columns:
+        return "prerank"
+    if ".ora." in name or "odds_ratio" in table.columns:
+        return "ora"
+    raise UserInputError(f"{path}: neither a prerank nor an ORA table of `aprior enrich`")
+
+
 @click.command("report", context_settings={"help_option_names": ["-h", "--help"]}, cls=Command)
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False))
+@click.option("--run", "named_runs", multiple=True, metavar="METHOD=DIR",
+              help="A run or selection directory of METHOD (repeat; e.g. one per seed).")
+@click.option("--consensus", "consensus_dirs", multiple=True, metavar="METHOD=DIR",
+              help="`aprior consensus` folder of METHOD (repeat per method).")
+@click.option("--pathways", "pathway_tables", multiple=True, metavar="METHOD=FILE",
+              help="`aprior enrich` table (NAME.prerank.tsv and/or NAME.ora.tsv) of METHOD's "
+                   "consensus ranking (repeat).")
 @click.option("--enrich", "enrich_tables", multiple=True, type=click.Path(dir_okay=False),
-              help="Enrichment table of a run (NAME.prerank.tsv or NAME.ora.tsv of "
-                   "`aprior enrich`), laid out like the runs (repeat for each run).")
+              help="Single runs' enrichment tables, laid out like the runs (diagnostics).")
 @click.option("--compare", "compare_dir", type=click.Path(file_okay=False),
-              help="Output folder of `aprior compare`: its tables and plots are included.")
+              help="Output folder of `aprior compare`: its paired tests and plot are included.")
+@click.option("--graph", "graph_path", type=click.Path(dir_okay=False),
+              help="Gene graph .npz (aprior graph): gene degrees, coverage when the runs' "
+                   "metrics do not carry it.")
 @click.option("--truth", "truth_path", type=click.Path(dir_okay=False),
-              help="truth.json of `aprior simulate`: the planted pathway is highlighted.")
+              help="truth.json of `aprior simulate`: driver recovery and the planted pathway.")
+@click.option("--fdr", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="A pathway is significant when its q-value is below this.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Pathways listed per method.")
+@click.option("--top-genes", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Genes listed per method.")
 @click.option("--baseline", default="baseline", show_default=True,
-              help="Method the others' graph penalty is compared with.")
-@click.option("--title", default="aprior workflow report", show_default=True)
+              help="Method the others are compared with.")
+@click.option("--title", default="aprior report", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="HTML file to write.")
 @verbosity_options
 @handle_errors
-def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_dir: str | None,
-            truth_path: str | None, top: int, baseline: str, title: str, output: str,
-            verbose: int, quiet: bool) -> None:
-    """Write one self-contained HTML page: comparison table, plots and top pathways.
+def command(run_dirs: tuple[str, ...], named_runs: tuple[str, ...],
+            consensus_dirs: tuple[str, ...], pathway_tables: tuple[str, ...],
+            enrich_tables: tuple[str, ...], compare_dir: str | None, graph_path: str | None,
+            truth_path: str | None, fdr: float, top: int, top_genes: int, baseline: str,
+            title: str, output: str, verbose: int, quiet: bool) -> None:
+    """Write one self-contained HTML page: headline, top genes, pathways, diagnostics.
 
-    RUN_DIRS are `aprior train` run directories laid out as <method>/lambda_<x>/seed_<n>.
+    \b
+    Example (the findings workflow: selection per seed, consensus per method):
+      aprior report --run baseline=select/baseline/seed_0 --run baseline=select/baseline/seed_1 \\
+          --run graph_eg=select/graph_eg/seed_0 --run graph_eg=select/graph_eg/seed_1 \\
+          --consensus baseline=consensus/baseline --consensus graph_eg=consensus/graph_eg \\
+          --pathways graph_eg=enrich/graph_eg/ranking.prerank.tsv \\
+          --pathways baseline=enrich/baseline/ranking.prerank.tsv \\
+          --graph graph.npz --truth sim/truth.json -o report.html
     """
     from aprior_cli.io import read_table
     from aprior_cli.io.atomic import atomic_write_text
+    from aprior_cli.io.consensus import read_consensus
     from aprior_cli.io.outputs import claim_outputs
-    from aprior_cli.report import (
-        Figure,
-        Section,
-        metric_plot,
-        pathway_position_table,
-        pathway_positions,
-        render_html,
-        summarize_runs,
-        top_pathways,
-    )
+    from aprior_cli.report import render_html
 
+    if Path(output).is_dir():
+        raise UserInputError(f"{output}: is a directory; give the HTML file to write")
+    named = _named(named_runs, "--run")
+    named_consensus = _named(consensus_dirs, "--consensus")
+    named_pathways = _named(pathway_tables, "--pathways")
     outs = claim_outputs(files={"-o/--output": output},
-                         inputs=[run_dirs, enrich_tables, compare_dir, truth_path])
-    runs = read_run_metrics(list(run_dirs))
+                         inputs=[run_dirs, [p for _, p in named], [p for _, p in named_consensus],
+                                 [p for _, p in named_pathways], enrich_tables, compare_dir,
+                                 graph_path, truth_path])
+    # 1. read everything (a bad input fails before anything is written)
+    runs = read_runs(run_dirs, named)
     truth = read_truth(truth_path)
-    planted = truth.get("driver_pathway")
-    tables = {}
+    consensus = {m: read_consensus(p) for m, p in named_consensus}
+    pathways: dict[str, dict[str, Any]] = {}
+    for method, path in named_pathways:
+        table = read_table(path)
+        if "term" not in table.columns or "fdr_qvalue" not in table.columns:
+            raise UserInputError(f"{path}: no 'term'/'fdr_qvalue' columns (is it an "
+                                 "`aprior enrich` table?)")
+        pathways.setdefault(method, {})[_pathway_kind(path, table)] = table
+    single_tables = {}
     for path in enrich_tables:
         table = read_table(path)
         if "term" not in table.columns:
             raise UserInputError(f"{path}: no 'term' column (is it an `aprior enrich` table?)")
-        tables[run_key(path)] = table
-    compare_tables, compare_figures = _read_compare(compare_dir)
+        key = run_key(path)
+        single_tables[(key[0], key[1] or "selected", key[2])] = table
+    graph = None
+    if graph_path is not None:
+        from aprior_cli.io.graph_npz import load_graph
 
-    metrics = [m for m in PREFERRED_METRICS if m in runs.columns]
-    sections = [_overview(runs, truth)]
-    comparison = Section("Comparison of methods", paragraphs=[
-        "Mean ± standard deviation over seeds of each run's metrics.json (test set: samples "
-        "held out by the split of that seed). The graph penalty phibar^T L phibar is computed "
-        "on the real gene graph for every method, so the methods are comparable."])
-    comparison.tables.append(("", summarize_runs(runs, metrics)))
-    for metric in ("test_graph_penalty_eg", "test_r2", "test_auc", "test_accuracy",
-                   "test_loss"):
-        if metric in runs.columns:
-            comparison.figures.append(Figure(METRIC_LABELS.get(metric, metric),
-                                             metric_plot(runs, metric,
-                                                         METRIC_AXES.get(metric, metric))))
-    if metrics and "test_graph_penalty_eg" in runs.columns:
-        comparison.paragraphs.append(_penalty_sentence(runs, baseline))
-    sections.append(comparison)
-    if compare_tables or compare_figures:
-        sections.append(Section("Paired tests (aprior compare)", tables=compare_tables,
-                                figures=compare_figures))
-    if tables:
-        positions = pathway_positions(tables)
-        pathways = Section("Top pathways", paragraphs=[
-            "Pathways ordered as `aprior enrich` ranks them (FDR, then p-value, then effect) "
-            f"in each run; per method the {top} with the best median position over seeds."])
-        if planted:
-            planted_table = pathway_position_table(positions, planted)
-            pathways.paragraphs.append(_planted_sentence(planted, planted_table))
-            pathways.tables.append((f"Position of the planted pathway {planted} in each seed "
-                                    "(1 = top)", planted_table))
-        pathways.tables.append((f"Top {top} pathways per method",
-                                top_pathways(positions, top)))
-        sections.append(pathways)
-    page = render_html(title, sections, highlight=planted)
+        graph = load_graph(graph_path)
+    compare = _read_compare(compare_dir)
+    dapr = _read_dapr(runs)
+
+    # 2. build the page in memory, then write it atomically
+    from aprior_cli.report_sections import build_sections
+
+    sections = build_sections(runs=runs, truth=truth, consensus=consensus, pathways=pathways,
+                              single_tables=single_tables, graph=graph, compare=compare,
+                              dapr=dapr, fdr=fdr, top=top, top_genes=top_genes,
+                              baseline=baseline)
+    page = render_html(title, sections, highlight=truth.get("driver_pathway"))
     atomic_write_text(outs.path(output), page)
     outs.publish()
-    echo_summary(quiet, f"report: {len(runs)} runs, {len(tables)} enrichment tables "
-                        f"written to {output}")
-
-
-def _overview(runs, truth: dict):
-    from aprior_cli.report import Section
-
-    methods = list(dict.fromkeys(runs["method"]))
-    paragraphs = [f"{len(runs)} training runs: methods {', '.join(methods)}; seeds "
-                  f"{', '.join(sorted(set(runs['seed']), key=int))}."]
-    if truth:
-        paragraphs.append(
-            f"Simulated study (seed {truth.get('seed')}): {truth.get('n_samples')} samples x "
-            f"{truth.get('n_genes')} genes, task {truth.get('task')}; the phenotype is driven by "
-            f"module {truth.get('driver_module')} ({len(truth.get('driver_genes', []))} genes), "
-            f"which is the pathway {truth.get('driver_pathway')} of the GMT (highlighted).")
-        if truth.get("overlap_decoy_pathway"):
-            paragraphs.append(f"Decoy: {truth['overlap_decoy_pathway']} shares part of the "
-                              "driver's genes, so it is expected just below the driver.")
-    return Section("Overview", paragraphs=paragraphs)
-
-
-def _penalty_sentence(runs, baseline: str) -> str:
-    import pandas as pd
-
-    means = runs.groupby(["method", "lambda"], sort=False)["test_graph_penalty_eg"].mean()
-    means = pd.to_numeric(means, errors="coerce").dropna().sort_values()
-    if means.empty:
-        return "No test-set graph penalty was recorded."
-    reference = means[means.index.get_level_values("method") == baseline]
-    parts = []
-    for (method, lam), value in means.items():
-        text = f"{method} {value:.3g}" if lam == "0" else f"{method} (λ={lam}) {value:.3g}"
-        if len(reference) == 1 and method != baseline and reference.iloc[0] > 0:
-            change = 100.0 * (value / reference.iloc[0] - 1.0)
-            text += f" ({change:+.0f}% vs {baseline})"
-        parts.append(text)
-    return "Mean test-set graph penalty (EG), lowest first: " + ", ".join(parts) + "."
-
-
-def _planted_sentence(planted: str, table) -> str:
-    parts = []
-    for rec in table.to_dict(orient="records"):
-        label = rec["method"] if str(rec["lambda"]) == "0" else \
-            f"{rec['method']} (λ={rec['lambda']})"
-        parts.append(f"{label}: top in {rec['seeds_at_top']}/{rec['n_seeds']} seeds")
-    return f"Planted pathway {planted}: " + "; ".join(parts) + "."
+    echo_summary(quiet, f"report: {len(runs)} runs, {len(consensus)} consensus rankings, "
+                        f"{sum(len(v) for v in pathways.values())} pathway tables, "
+                        f"{len(single_tables)} single-run enrichment tables written to {output}")
 
 
 #: files of an `aprior compare` folder the report shows (the others repeat its own tables)
@@ -250,6 +305,24 @@ def _read_compare(compare_dir: str | None):
     figures = [Figure(caption, (folder / name).read_bytes())
                for name, caption in COMPARE_FIGURES.items() if (folder / name).is_file()]
     return tables, figures
+
+
+def _read_dapr(runs) -> dict[str, Any]:
+    """DAPr's g explanation files of the DAPr runs (seed -> tables), when written."""
+    from aprior_cli.io import read_table
+    from aprior_cli.io.dapr_outputs import DAPR_FILES
+
+    out: dict[str, Any] = {}
+    for rec in runs[runs["prior"] == "dapr"].to_dict(orient="records"):
+        run = Path(rec["run"])
+        entry = {}
+        for key in ("importance", "second_order"):
+            path = run / DAPR_FILES[key]
+            if path.is_file():
+                entry[key] = read_table(path)
+        if entry:
+            out[f"{rec['label']}, seed {rec['seed']}"] = entry
+    return out
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the workflow

@@ -3,7 +3,8 @@
 Every configuration key (see :mod:`aprior_cli.training.config`) is an option here and a key
 in ``--config`` YAML; the command line wins over the YAML, the YAML over the defaults. A
 lambda grid (``--lambda 0.1,1,10``) writes one run directory per value,
-``<outdir>/lambda_<value>``.
+``<outdir>/lambda_<value>``, and (``--select best|one-se``) ``selection.tsv``/``selection.json``
+naming the run chosen on validation, so ``<outdir>`` stands for that run in later commands.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aprior_cli.cli.common import (
     handle_errors,
     verbosity_options,
 )
+from aprior_cli.errors import UserInputError
 from aprior_cli.training.config import OPTIONS, Option
 
 log = logging.getLogger("aprior.train")
@@ -115,6 +117,9 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         publish_finished_partial,
         write_run_files,
     )
+    from aprior_cli.io.selection import write_grid_selection
+    from aprior_cli.io.tables import write_table
+    from aprior_cli.training.predictions import prediction_table
     from aprior_cli.training.run import execute, prepare
 
     claim_run_dir(outdir, [cfg.expression, cfg.labels, cfg.graph, cfg.eval_graph,
@@ -131,6 +136,9 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         run_cfg = cfg.with_lambda(lam)
         target = out / lambda_dirname(lam) if grid else out
         runs.append((target, prepare(run_cfg, **inputs)))
+    if grid and cfg.select != "none" and not (runs[0][1].split == "val").any():
+        raise UserInputError(f"--select {cfg.select}: choosing lambda needs validation samples "
+                             "(--val-fraction > 0 or val rows in --split-file); or --select none")
     for target, prep in runs:
         if resume and publish_finished_partial(target, overwrite):
             log.info("%s: already finished, nothing to resume", target)
@@ -146,12 +154,18 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
                         metrics=result.metrics, history=result.fit.history,
                         splits=prep.splits_table(), features=prep.data.features,
                         prior=prep.prior)
+        write_table(prediction_table(prep, result.model, device), partial / "predictions.tsv",
+                    index=False)
         write_prior_outputs(prep.prior, partial, seed=prep.cfg.seed)
         finish_run_dir(partial, target, overwrite=overwrite)
         shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
                          if isinstance(result.metrics.get(k), float))
         echo_summary(quiet, f"{target}: {result.fit.best_epoch} epoch(s) kept of "
                      f"{len(result.fit.history)}, lambda={result.fit.lambda_value:.4g} {shown}")
+    if grid and cfg.select != "none":  # chosen on validation only (aprior_cli.selection)
+        record = write_grid_selection(out, [target for target, _ in runs], cfg.select)
+        echo_summary(quiet, f"{out}: chose {record['chosen']} on validation "
+                            f"(rule {cfg.select}); see {out / 'selection.tsv'}")
 
 
 def write_prior_outputs(prior: Any, run_dir: Path, seed: int) -> None:

@@ -4,6 +4,8 @@ Accepted layouts (text formats are read by extension, ``.gz`` ok; ``.parquet`` h
 
 * the ``aprior attribute`` ranking: columns ``feature, mean_abs_attribution, rank`` -> the score is
   ``mean_abs_attribution``;
+* the ``aprior consensus`` ranking: columns ``feature, consensus_importance, rank`` -> the score is
+  ``consensus_importance``;
 * any two-column table ``gene, score`` with a header line;
 * a headerless two-column file such as a GSEA ``.rnk`` (a first line whose score field is not a
   number is taken as a header; ``#`` lines are skipped).
@@ -27,6 +29,7 @@ from aprior_cli.io.read_errors import reading
 from aprior_cli.io.tables import TEXT_FORMATS, table_format
 
 ATTRIBUTION_SCORE_COLUMN = "mean_abs_attribution"
+CONSENSUS_SCORE_COLUMN = "consensus_importance"
 DUPLICATE_POLICIES = ("error", "keep-highest")
 
 
@@ -67,8 +70,9 @@ def _score_column(df: pd.DataFrame, path: Path, score_column: str | None) -> str
             raise UserInputError(f"{path}: --score-column {score_column!r} is not a column "
                                  f"(columns: {', '.join(cols)})")
         return score_column
-    if ATTRIBUTION_SCORE_COLUMN in cols[1:]:
-        return ATTRIBUTION_SCORE_COLUMN
+    for known in (ATTRIBUTION_SCORE_COLUMN, CONSENSUS_SCORE_COLUMN):
+        if known in cols[1:]:
+            return known
     if len(cols) == 2:
         return cols[1]
     raise UserInputError(f"{path}: {len(cols)} columns and no {ATTRIBUTION_SCORE_COLUMN!r}; "
@@ -84,8 +88,8 @@ def read_ranking(path: str | os.PathLike, score_column: str | None = None,
     path
         Ranking file (see the module docstring for the layouts).
     score_column
-        Column holding the score; default ``mean_abs_attribution`` when present, else the
-        second column of a two-column file.
+        Column holding the score; default ``mean_abs_attribution`` (or
+        ``consensus_importance``) when present, else the second column of a two-column file.
     duplicates
         ``"error"`` (default): a gene listed twice is an error. ``"keep-highest"``: keep its
         highest-scoring entry.

@@ -11,6 +11,10 @@ Files::
     features.txt  input column order, one per line (genes, then covariate columns)
     prior.pt      state_dict of a learnable prior (e.g. DAPr's g), only when there is one
     COMPLETE      written last; a directory without it is not a finished run
+    predictions.tsv  sample, split, target, output, loss (per-sample; lambda selection)
+
+A *selection directory* (``selection.json`` from ``aprior select`` or a lambda grid of
+``aprior train``) stands for the run it chose: :func:`load_run` follows its ``chosen`` entry.
 
 Atomicity: a run is built in ``<outdir>.partial/`` beside the target (where ``checkpoint.pt``
 is written after every epoch) and renamed onto ``<outdir>`` only after ``COMPLETE`` is
@@ -54,6 +58,7 @@ from aprior_cli.io.tables import read_table, write_table
 from aprior_cli.training.config import TrainConfig, from_run_yaml, save_yaml
 
 COMPLETE = "COMPLETE"
+SELECTION = "selection.json"
 CHECKPOINT = "checkpoint.pt"
 PARTIAL_SUFFIX = ".partial"
 RESUME_IGNORED_KEYS = ("device", "threads")
@@ -220,6 +225,8 @@ class SavedRun:
     features: list[str]
     metrics: dict[str, Any]
     splits: pd.DataFrame
+    #: the selection directory this run was reached through (None: given directly)
+    selection: Path | None = None
 
     def build_model(self, device: torch.device | str = "cpu") -> nn.Module:
         """The network with the saved weights (loaded with ``weights_only=True``), eval mode."""
@@ -239,13 +246,42 @@ class SavedRun:
         return model.to(device).eval()
 
 
-def load_run(run_dir: str | os.PathLike) -> SavedRun:
-    """Read a finished run directory; raise :class:`UserInputError` when it is not one."""
+def resolve_run_path(run_dir: str | os.PathLike) -> tuple[Path, Path | None]:
+    """A run directory, or the run a selection directory chose.
+
+    Returns
+    -------
+    run, selection
+        The run's directory and the selection directory it was reached through (``None``
+        when ``run_dir`` is not a selection directory).
+    """
     path = Path(run_dir)
+    if is_complete(path) or not (path / SELECTION).is_file():
+        return path, None
+    source = path / SELECTION
+    try:
+        chosen = json.loads(source.read_text()).get("chosen")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise UserInputError(f"{source}: not a valid selection file ({exc})") from None
+    if not isinstance(chosen, str) or not chosen:
+        raise UserInputError(f"{source}: no 'chosen' entry")
+    target = path / chosen
+    if not is_complete(target):
+        raise UserInputError(f"{source}: the chosen run {target} is not a finished run")
+    return target, path
+
+
+def load_run(run_dir: str | os.PathLike) -> SavedRun:
+    """Read a finished run directory (or a selection directory's chosen run).
+
+    Raises :class:`UserInputError` when it is neither.
+    """
+    path, selection = resolve_run_path(run_dir)
     if not path.is_dir():
         raise UserInputError(f"{path}: run directory not found")
     if not is_complete(path):
-        raise UserInputError(f"{path}: not a finished run (no {COMPLETE} marker)")
+        raise UserInputError(f"{path}: not a finished run (no {COMPLETE} marker) nor a "
+                              f"selection ({SELECTION})")
     missing = [n for n in RUN_FILES if not (path / n).is_file()]
     if missing:
         raise UserInputError(f"{path}: incomplete run directory ({missing[0]} missing)")
@@ -264,4 +300,4 @@ def load_run(run_dir: str | os.PathLike) -> SavedRun:
         raise UserInputError(f"{path}: features.txt has {len(features)} lines but the model "
                              f"takes {spec.get('n_inputs')} inputs")
     return SavedRun(path=path, cfg=cfg, spec=spec, features=features, metrics=metrics,
-                    splits=splits)
+                    splits=splits, selection=selection)

@@ -2,6 +2,11 @@
 
 The global importance of feature ``i`` is the mean over samples of ``|phi_i(x)|`` (expected
 gradients); rank 1 is the most important feature (ties keep the input column order).
+
+Monte-Carlo error: with the per-attribution standard errors ``sigma_ni`` of the EG estimate,
+the standard error of the mean over ``N`` samples of ``|phi_ni|`` is at most
+``sqrt(sum_n sigma_ni^2) / N`` (``Var |X| <= Var X``; the samples' estimates use independent
+draws). :func:`global_ranking` adds it as ``mc_stderr`` when given the standard errors.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import torch
 from torch import nn
 
 
-def global_ranking(attributions: np.ndarray, features: Sequence[str]) -> pd.DataFrame:
+def global_ranking(attributions: np.ndarray, features: Sequence[str],
+                   stderr: np.ndarray | None = None) -> pd.DataFrame:
     """Ranking table ``feature, mean_abs_attribution, rank`` sorted by rank.
 
     Parameters
@@ -24,6 +30,9 @@ def global_ranking(attributions: np.ndarray, features: Sequence[str]) -> pd.Data
         Per-sample attributions (N, p).
     features
         Column names (p,).
+    stderr
+        Per-attribution Monte-Carlo standard errors (N, p); adds the column ``mc_stderr``
+        (upper bound of the s.e. of ``mean_abs_attribution``, see the module docstring).
     """
     attributions = np.asarray(attributions, dtype=float)
     if attributions.ndim != 2 or attributions.shape[1] != len(features):
@@ -31,9 +40,17 @@ def global_ranking(attributions: np.ndarray, features: Sequence[str]) -> pd.Data
                          f"{len(features)} features")
     importance = np.abs(attributions).mean(0)
     order = np.argsort(-importance, kind="stable")
-    return pd.DataFrame({"feature": [features[i] for i in order],
-                         "mean_abs_attribution": importance[order],
-                         "rank": np.arange(1, len(features) + 1)})
+    table = pd.DataFrame({"feature": [features[i] for i in order],
+                          "mean_abs_attribution": importance[order],
+                          "rank": np.arange(1, len(features) + 1)})
+    if stderr is not None:
+        stderr = np.asarray(stderr, dtype=float)
+        if stderr.shape != attributions.shape:
+            raise ValueError(f"stderr of shape {stderr.shape} does not match the attributions "
+                             f"{attributions.shape}")
+        mc = np.sqrt(np.square(stderr).sum(0)) / max(1, attributions.shape[0])
+        table["mc_stderr"] = mc[order]
+    return table
 
 
 def completeness_summary(residual: np.ndarray, attributions: np.ndarray) -> dict[str, Any]:
@@ -58,14 +75,15 @@ def completeness_summary(residual: np.ndarray, attributions: np.ndarray) -> dict
 
 def attribute(model: nn.Module, x: np.ndarray, references: np.ndarray, n_samples: int = 200,
               target: int | np.ndarray | None = None, chunk_size: int | None = None,
-              seed: int = 0, device: torch.device | str = "cpu"
-              ) -> tuple[np.ndarray, np.ndarray]:
+              seed: int = 0, device: torch.device | str = "cpu", return_stderr: bool = False
+              ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected gradients of ``x`` (N, p) against ``references`` (R, p).
 
     Returns
     -------
-    attributions, residual
-        (N, p) attributions and the (N,) completeness residuals.
+    attributions, residual[, stderr]
+        (N, p) attributions, the (N,) completeness residuals and, with ``return_stderr``,
+        the (N, p) Monte-Carlo standard errors of the attributions.
     """
     from aprior_cli.attribution import expected_gradients
 
@@ -76,8 +94,10 @@ def attribute(model: nn.Module, x: np.ndarray, references: np.ndarray, n_samples
         tgt = torch.as_tensor(target, dtype=torch.long, device=device)
     result = expected_gradients(model, xt, rt, n_samples=n_samples, target=tgt,
                                 chunk_size=chunk_size, seed=seed, completeness=True,
-                                device=device)
+                                device=device, return_stderr=return_stderr)
     phi = result.attributions.detach().cpu().numpy()
     res = (result.completeness_residual.detach().cpu().numpy()
            if result.completeness_residual is not None else np.full(len(phi), np.nan))
+    if return_stderr:
+        return phi, res, result.stderr.detach().cpu().numpy()
     return phi, res

@@ -25,8 +25,12 @@ from aprior_cli.errors import UserInputError
 CORRECTIONS = ("none", "fdr_bh", "holm", "bonferroni")
 
 
-def method_from_config(cfg: Mapping[str, Any]) -> str:
-    """A method label from a run's resolved config, e.g. ``graph-eg(humannet)-lambda=1``."""
+def method_from_config(cfg: Mapping[str, Any], selected: bool = False) -> str:
+    """A method label from a run's resolved config, e.g. ``graph-eg(humannet)-lambda=1``.
+
+    ``selected``: the run was chosen by a selection (its lambda varies by seed), so the label
+    reads ``lambda=selected`` and runs of different seeds pair.
+    """
     prior = cfg.get("prior", "none")
     if prior == "none":
         name = "baseline"
@@ -34,7 +38,7 @@ def method_from_config(cfg: Mapping[str, Any]) -> str:
         name = f"{prior}-{cfg.get('attribution', 'eg')}"
         if prior == "graph" and cfg.get("graph"):
             name += f"({Path(str(cfg['graph'])).name.split('.')[0]})"
-        lam = cfg.get("lambda")
+        lam = "selected" if selected else cfg.get("lambda")
         name += f"-lambda={lam if isinstance(lam, str) else format(float(lam), 'g')}"
         if cfg.get("schedule") == "fine-tune":
             name += "-finetune"

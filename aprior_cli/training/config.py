@@ -57,6 +57,9 @@ OPTIONS: tuple[Option, ...] = (
            "integrated gradients or plain input gradients.", choices=ATTRIBUTIONS),
     Option("lambda", "lambda", 0.0, "Prior strength: a number, 'auto' (lambda*Omega = task loss "
            "at the start) or a comma-separated grid (one run per value)."),
+    Option("select", "str", "best", "Lambda grid: choose a run on validation (selection.json): "
+           "best, one-se (smallest lambda within 1 s.e.) or none.",
+           choices=("best", "one-se", "none")),
     Option("k", "int", 1, "References per sample for training-time expected gradients.",
            minimum=1),
     Option("schedule", "str", "joint", "joint: task + lambda*Omega every step; fine-tune: plain "

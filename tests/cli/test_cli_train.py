@@ -55,7 +55,7 @@ def invoke(args):
 
 
 RUN_FILES = {"model.pt", "config.yaml", "model.json", "metrics.json", "history.tsv",
-             "splits.tsv", "features.txt", "COMPLETE"}
+             "splits.tsv", "features.txt", "predictions.tsv", "COMPLETE"}
 
 
 def test_train_writes_a_complete_run_directory(study):
@@ -91,7 +91,8 @@ def test_yaml_config_and_lambda_grid(study):
     out = study / "grid"
     res = invoke([*base_args(study), "--config", str(cfg), "--epochs", "2", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["lambda_0", "lambda_0.5"]
+    assert sorted(p.name for p in out.iterdir()) == ["lambda_0", "lambda_0.5", "selection.json",
+                                                     "selection.tsv"]
     for lam in ("0", "0.5"):
         run = out / f"lambda_{lam}"
         assert (run / "COMPLETE").is_file()
