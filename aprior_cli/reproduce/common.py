@@ -73,9 +73,11 @@ def find_data_dir(data_dir: str | os.PathLike | None, required: Sequence[str]) -
 
 
 def set_threads(threads: int | None) -> None:
-    """Limit torch's CPU threads (``None`` leaves torch's choice)."""
-    if threads is not None:
-        torch.set_num_threads(int(threads))
+    """Limit torch's CPU threads (``None``: ``$SLURM_CPUS_PER_TASK`` when set, else torch's
+    choice; see :func:`aprior_cli.device.set_threads`)."""
+    from aprior_cli.device import set_threads as _set_threads
+
+    _set_threads(None if threads is None else int(threads))
 
 
 @dataclass

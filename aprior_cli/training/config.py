@@ -111,7 +111,7 @@ OPTIONS: tuple[Option, ...] = (
     # reproducibility and hardware
     Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references)."),
     Option("device", "str", "auto", "auto (CUDA when available), cpu or cuda[:i]."),
-    Option("threads", "int", None, "CPU threads for torch.", minimum=1),
+    Option("threads", "int", None, "CPU threads for torch [default: $SLURM_CPUS_PER_TASK].", minimum=1),
 )
 
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
