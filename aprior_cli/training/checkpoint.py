@@ -26,6 +26,7 @@ one :class:`~aprior_cli.errors.UserInputError` line naming the file.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,7 +105,9 @@ def save(trainer: Trainer, path: str | Path) -> None:
 def read(path: str | Path) -> dict[str, Any]:
     """``torch.load(weights_only=True)`` of ``path`` with the format marker and keys checked."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols: one line only
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user problem
         raise UserInputError(f"{path}: cannot read checkpoint ({_reason(exc)}); {FIX}") from None
     if not isinstance(ckpt, dict):
@@ -296,10 +299,13 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _reason(exc: BaseException, limit: int = 160) -> str:
-    """The informative line of an exception's message, shortened (messages of torch's
-    loader span many lines; the ``WeightsUnpickler error`` line says what was refused)."""
+    """The informative line of an exception's message, shortened (torch's loader writes many
+    lines; for a file ``weights_only`` refuses, the line naming the refused global)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = next((line for line in lines if "WeightsUnpickler error" in line),
-                lines[0] if lines else type(exc).__name__)
-    text = text.replace("WeightsUnpickler error: ", "refused by weights_only: ")
+    text = lines[0] if lines else type(exc).__name__
+    if text.startswith("Weights only load failed"):
+        named = [ln for ln in lines if "GLOBAL" in ln or "Unsupported" in ln]
+        detail = named[0] if named else next(
+            (ln for ln in lines if "WeightsUnpickler error" in ln), "not a plain tensor file")
+        text = "refused by weights_only: " + detail.split("WeightsUnpickler error:")[-1].strip()
     return text if len(text) <= limit else text[:limit - 3] + "..."
