@@ -17,8 +17,12 @@ from aprior_cli.cli.common import (
     threads_option,
     verbosity_options,
 )
+from aprior_cli.cli.interruptible import interruptible
 
 log = logging.getLogger("aprior.attribute")
+
+OUTPUT_FILES = ("attributions.tsv", "ranking.tsv")
+SUMMARY_FILE = "completeness.json"  # written last
 
 
 @click.command("attribute")
@@ -44,11 +48,16 @@ log = logging.getLogger("aprior.attribute")
 @device_option
 @threads_option
 @outdir_option()
+@click.option("--resume", is_flag=True,
+              help="Skip the work when OUTDIR already holds this command's complete outputs "
+                   "for the same run and options (e.g. a requeued cluster job).")
 @verbosity_options
+@interruptible("nothing was written; rerun to start again")
 @handle_errors
 def command(run_dir: str, expression: str, labels: str | None, split: str, n_samples: int,
             references: str, chunk_size: int | None, target_class: str | None, seed: int,
-            device: str, threads: int | None, outdir: str, verbose: int, quiet: bool) -> None:
+            device: str, threads: int | None, outdir: str, resume: bool, verbose: int,
+            quiet: bool) -> None:
     """Explain a trained run: per-sample EG matrix and global ranking.
 
     \b
@@ -56,18 +65,29 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
       attributions.tsv   samples x features expected gradients
       ranking.tsv        feature, mean_abs_attribution, rank (1 = most important)
       completeness.json  summary of sum(phi) - (f(x) - E f(x')) (shrinks with --n-samples)
+
+    SIGTERM/SIGUSR1 (exit 75) and SIGINT (exit 130) stop it at once, writing nothing.
     """
     import numpy as np
     import pandas as pd
 
+    from aprior_cli import interrupt
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_write_json
+    from aprior_cli.io.progress import finished_outputs
     from aprior_cli.io.run_dir import load_run
     from aprior_cli.io.tables import read_table, write_table
     from aprior_cli.training.attribute import attribute, completeness_summary, global_ranking
     from aprior_cli.training.data import align, prepare_expression
 
+    settings = {"run": str(Path(run_dir)), "expression": expression, "labels": labels,
+                "split": split, "n_samples_per_input": n_samples, "references": references,
+                "target": target_class, "seed": seed}
+    if resume and finished_outputs(outdir, list(OUTPUT_FILES), SUMMARY_FILE, settings):
+        log.info("%s: already holds the outputs of these options, skipped (--resume)", outdir)
+        echo_summary(quiet, f"{outdir}: already complete, skipped")
+        return
     set_threads(threads)
     dev = resolve_device(device)
     run = load_run(run_dir)
@@ -124,11 +144,11 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
                                 columns=run.features)
     ranking = global_ranking(phi, run.features)
     summary = completeness_summary(residual, phi)
-    summary.update({"run": str(run.path), "split": split, "n_references": int(ref_mask.sum()),
-                    "n_samples_per_input": n_samples, "seed": seed})
-    write_table(attributions, out / "attributions.tsv")
-    write_table(ranking, out / "ranking.tsv", index=False)
-    atomic_write_json(out / "completeness.json", summary)
+    summary.update({**settings, "n_references": int(ref_mask.sum())})
+    with interrupt.deferred():  # the outputs are written to the end (the summary last)
+        write_table(attributions, out / "attributions.tsv")
+        write_table(ranking, out / "ranking.tsv", index=False)
+        atomic_write_json(out / SUMMARY_FILE, summary)
     top = ", ".join(ranking["feature"].head(5))
     echo_summary(quiet, f"{out}: {len(chosen_samples)} samples x {len(run.features)} features "
                  f"explained ({n_samples} references each); relative completeness residual "

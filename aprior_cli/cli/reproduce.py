@@ -15,6 +15,7 @@ from aprior_cli.cli.common import (
     threads_option,
     verbosity_options,
 )
+from aprior_cli.cli.interruptible import annotate, interruptible
 
 log = logging.getLogger("aprior.reproduce")
 EXPERIMENT_NAMES = ("attribution-benchmark", "nhanes-sparsity", "expression-graph",
@@ -37,6 +38,7 @@ EXPERIMENT_NAMES = ("attribution-benchmark", "nhanes-sparsity", "expression-grap
 @seed_option()
 @threads_option
 @verbosity_options
+@interruptible("nothing was written; rerun to start again")
 @handle_errors
 def command(experiment: str, quick: bool, replicates: int | None, data_dir: str | None,
             jobs: int, outdir: str, seed: int, threads: int | None, verbose: int, quiet: bool) -> None:
@@ -57,7 +59,9 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
     """
     from pathlib import Path
 
+    from aprior_cli import interrupt
     from aprior_cli.errors import UserInputError
+    from aprior_cli.interrupt import Interrupted
     from aprior_cli.io.atomic import atomic_path, atomic_write_json
     from aprior_cli.io.tables import write_table
     from aprior_cli.reproduce import resolve
@@ -71,16 +75,25 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
     import inspect
 
     extra = {"jobs": jobs} if "jobs" in inspect.signature(module.run).parameters else {}
-    result = module.run(settings=settings, seed=seed, data_dir=root, **extra)
+    try:
+        result = module.run(settings=settings, seed=seed, data_dir=root, **extra)
+    except Interrupted as exc:  # the trainer's "after epoch e, step s" names no model here
+        exc.where, exc.checkpoint = "", ""
+        raise annotate(exc, outdir, f"during {experiment}") from None
     seconds = time.perf_counter() - start
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(result.table, out / "results.tsv", index=False)
-    for name, table in result.extra_tables.items():
-        write_table(table, out / f"{name}.tsv", index=False)
-    with atomic_path(out / "figure.png", suffix=".png") as tmp:
-        result.figure.savefig(tmp, dpi=120, format="png")
-    atomic_write_json(out / "summary.json", {**result.summary, "quick": quick, "jobs": jobs,
-                                             "seconds": round(seconds, 1)})
+    try:
+        with interrupt.deferred():  # the outputs are written to the end
+            out.mkdir(parents=True, exist_ok=True)
+            write_table(result.table, out / "results.tsv", index=False)
+            for name, table in result.extra_tables.items():
+                write_table(table, out / f"{name}.tsv", index=False)
+            with atomic_path(out / "figure.png", suffix=".png") as tmp:
+                result.figure.savefig(tmp, dpi=120, format="png")
+            atomic_write_json(out / "summary.json", {**result.summary, "quick": quick,
+                                                     "jobs": jobs, "seconds": round(seconds, 1)})
+    except Interrupted as exc:
+        raise annotate(exc, outdir, "after the results were written",
+                       "they are complete") from None
     echo_summary(quiet, f"{experiment}: {len(result.table)} rows in {seconds:.0f} s -> "
                         f"{out / 'results.tsv'}, {out / 'figure.png'}")

@@ -161,16 +161,35 @@ def map_replicates(function: Callable[..., list[dict[str, Any]]], replicates: in
 
     ctx = multiprocessing.get_context("spawn")
     level = logging.getLogger("aprior").getEffectiveLevel()
-    with ProcessPoolExecutor(max_workers=min(jobs, replicates), mp_context=ctx,
-                             initializer=_worker_init, initargs=(level,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, replicates), mp_context=ctx,
+                               initializer=_worker_init, initargs=(level,))
+    try:
         futures = [pool.submit(function, *args, rep) for rep in range(replicates)]
         return [row for f in futures for row in f.result()]
+    except BaseException:  # e.g. a stop signal (aprior_cli.interrupt): do not wait for them
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: Any) -> None:
+    """Terminate the worker processes of a ProcessPoolExecutor (pending work is dropped)."""
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _worker_init(level: int) -> None:
-    """Worker process: one torch thread, ``aprior`` log lines on stderr at ``level``."""
+    """Worker process: one torch thread, ``aprior`` log lines on stderr at ``level``; Ctrl-C
+    (sent to the whole foreground process group) is left to the parent, which stops the
+    workers."""
+    import signal
     import sys
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_threads(1)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("[aprior] %(message)s"))

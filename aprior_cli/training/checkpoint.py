@@ -298,7 +298,7 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _reason(exc: BaseException, limit: int = 160) -> str:
+def _reason(exc: BaseException, limit: int = 100) -> str:
     """The informative line of an exception's message, shortened (torch's loader writes many
     lines; for a file ``weights_only`` refuses, the line naming the refused global)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -308,4 +308,6 @@ def _reason(exc: BaseException, limit: int = 160) -> str:
         detail = named[0] if named else next(
             (ln for ln in lines if "WeightsUnpickler error" in ln), "not a plain tensor file")
         text = "refused by weights_only: " + detail.split("WeightsUnpickler error:")[-1].strip()
+    else:
+        text = text.split(". ")[0].rstrip(".")  # the first sentence
     return text if len(text) <= limit else text[:limit - 3] + "..."
