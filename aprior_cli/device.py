@@ -103,7 +103,7 @@ def set_threads(n: int | None) -> None:
         n = default_threads()
         if n is None:
             return
-        log.debug("threads: %d from $%s", n, SLURM_CPUS)
+        log.info("threads: %d (from $%s)", n, SLURM_CPUS)
     if n < 1:
         raise UserInputError(f"--threads must be >= 1, got {n}")
     import torch
