@@ -136,6 +136,7 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     elif target_class is not None:
         raise UserInputError("--target is only for multiclass models")
     model = run.build_model(dev)
+    interrupt.safe_point("attribute")
     phi, residual = attribute(model, x[chosen], x[ref_mask], n_samples=n_samples, target=target,
                               chunk_size=chunk_size, seed=seed, device=dev)
     chosen_samples = [s for s, c in zip(samples, chosen, strict=True) if c]

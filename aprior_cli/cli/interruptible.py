@@ -4,7 +4,9 @@
 command's duration (restoring the previous ones afterwards) and turns
 :class:`~aprior_cli.interrupt.Interrupted` into one line on stderr and the documented exit
 code: 75 (EX_TEMPFAIL, "requeue me") after SIGTERM or SIGUSR1, 130 after SIGINT -- instead of
-a silent death (SIGTERM) or click's ``Aborted!`` (SIGINT). Place it above ``@handle_errors``.
+a silent death (SIGTERM) or click's ``Aborted!`` (SIGINT). The line starts with the command's
+``outdir`` unless the command named its subject (:func:`annotate`). Place it above
+``@handle_errors``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def interruptible(hint: str) -> Callable[[Callable], Callable]:
                 with interrupt.handling():
                     return f(*args, **kwargs)
             except interrupt.Interrupted as exc:
+                exc.subject = exc.subject or str(kwargs.get("outdir") or "")
                 exc.hint = exc.hint or hint
                 click.echo(exc.message(), err=True)
                 raise click.exceptions.Exit(exc.exit_code) from None
