@@ -187,3 +187,21 @@ def test_moons_interrupted_then_resumed_equals_uninterrupted(tmp_path):
     for name in ("moons_runs.tsv", "moons.tsv"):
         assert (tmp_path / "full" / name).read_text() == (out / name).read_text()
     assert not (tmp_path / "cut.partial").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_reproduce_keeps_finished_replicates_for_resume(shared_data, tmp_path):
+    base = ["reproduce", "nhanes-sparsity", "--quick", "--replicates", "2", "--data-dir",
+            str(shared_data), "--threads", "1", "-q"]
+    invoke([*base, "-o", str(tmp_path / "full")])
+    out = tmp_path / "cut"
+    code, lines = interrupt_subprocess([*base, "-o", str(out)], "replicate 1", signal.SIGTERM)
+    assert code == 75
+    assert_one_line(lines, rf"{re.escape(str(out))}: interrupted by SIGTERM during "
+                           r"nhanes-sparsity, after 1 of 2 replicate\(s\) \(finished ones kept "
+                           r"in .*progress\.json\); rerun with --resume to continue")
+    assert not out.exists()
+    invoke([*base, "--resume", "-o", str(out)])
+    assert (tmp_path / "full" / "results.tsv").read_text() == (out / "results.tsv").read_text()
+    assert not (tmp_path / "cut.partial").exists()
