@@ -18,8 +18,12 @@ from aprior_cli.cli.common import (
     threads_option,
     verbosity_options,
 )
+from aprior_cli.cli.interruptible import interruptible
 
 log = logging.getLogger("aprior.attribute")
+
+OUTPUT_FILES = ("attributions.tsv", "ranking.tsv")
+SUMMARY_FILE = "completeness.json"  # written last
 
 
 @click.command("attribute", cls=Command)
@@ -50,12 +54,16 @@ log = logging.getLogger("aprior.attribute")
 @device_option
 @threads_option
 @outdir_option()
+@click.option("--resume", is_flag=True,
+              help="Skip the work when OUTDIR already holds this command's complete outputs "
+                   "for the same run and options (e.g. a requeued cluster job).")
 @verbosity_options
+@interruptible("nothing was written; rerun to start again")
 @handle_errors
 def command(run_dir: str, expression: str, labels: str | None, split: str, n_samples: int,
             references: str, chunk_size: int | None, target_class: str | None,
             with_stderr: bool, seed: int, device: str, threads: int | None, outdir: str,
-            verbose: int, quiet: bool) -> None:
+            resume: bool, verbose: int, quiet: bool) -> None:
     """Explain a trained run: per-sample EG matrix and global ranking.
 
     \b
@@ -68,19 +76,30 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
 
     RUN_DIR may be a selection directory (aprior select, or a lambda grid of aprior
     train): its chosen run is explained.
+
+    SIGTERM/SIGUSR1 (exit 75) and SIGINT (exit 130) stop it at once, writing nothing.
     """
     import numpy as np
     import pandas as pd
 
+    from aprior_cli import interrupt
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_write_json
     from aprior_cli.io.outputs import claim_outputs
+    from aprior_cli.io.progress import finished_outputs
     from aprior_cli.io.run_dir import load_run
     from aprior_cli.io.tables import read_table, write_table
     from aprior_cli.training.attribute import attribute, completeness_summary, global_ranking
     from aprior_cli.training.data import align, prepare_expression
 
+    settings = {"run": str(Path(run_dir)), "expression": expression, "labels": labels,
+                "split": split, "n_samples_per_input": n_samples, "references": references,
+                "target": target_class, "seed": seed, "mc_stderr": with_stderr}
+    if resume and finished_outputs(outdir, list(OUTPUT_FILES), SUMMARY_FILE, settings):
+        log.info("%s: already holds the outputs of these options, skipped (--resume)", outdir)
+        echo_summary(quiet, f"{outdir}: already complete, skipped")
+        return
     outs = claim_outputs(directory=outdir, inputs=[run_dir, expression, labels])
     set_threads(threads)
     dev = resolve_device(device)
@@ -130,6 +149,7 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     elif target_class is not None:
         raise UserInputError("--target is only for multiclass models")
     model = run.build_model(dev)
+    interrupt.safe_point("attribute")
     outputs = attribute(model, x[chosen], x[ref_mask], n_samples=n_samples, target=target,
                         chunk_size=chunk_size, seed=seed, device=dev, return_stderr=with_stderr)
     phi, residual = outputs[0], outputs[1]
@@ -140,19 +160,20 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
                                 columns=run.features)
     ranking = global_ranking(phi, run.features, stderr=stderr)
     summary = completeness_summary(residual, phi)
-    summary.update({"run": str(run.path), "split": split, "n_references": int(ref_mask.sum()),
-                    "n_samples_per_input": n_samples, "seed": seed,
-                    "run_seed": run.cfg.seed, "run_lambda": run.metrics.get("lambda"),
+    summary.update({**settings, "n_references": int(ref_mask.sum()),
+                    "run_path": str(run.path), "run_seed": run.cfg.seed,
+                    "run_lambda": run.metrics.get("lambda"),
                     "selection": str(run.selection) if run.selection is not None else None,
-                    "n_genes": spec["n_genes"], "covariate_features": run.features[spec["n_genes"]:],
-                    "mc_stderr": with_stderr})
-    write_table(attributions, outs / "attributions.tsv")
-    if stderr is not None:
-        write_table(pd.DataFrame(stderr, index=attributions.index, columns=run.features),
-                    outs / "attributions_stderr.tsv")
-    write_table(ranking, outs / "ranking.tsv", index=False)
-    atomic_write_json(outs / "completeness.json", summary)
-    outs.publish()
+                    "n_genes": spec["n_genes"],
+                    "covariate_features": run.features[spec["n_genes"]:]})
+    with interrupt.deferred():  # the outputs are written to the end (the summary last)
+        write_table(attributions, outs / "attributions.tsv")
+        if stderr is not None:
+            write_table(pd.DataFrame(stderr, index=attributions.index, columns=run.features),
+                        outs / "attributions_stderr.tsv")
+        write_table(ranking, outs / "ranking.tsv", index=False)
+        atomic_write_json(outs / SUMMARY_FILE, summary)
+        outs.publish()
     top = ", ".join(ranking["feature"].head(5))
     echo_summary(quiet, f"{out}: {len(chosen_samples)} samples x {len(run.features)} features "
                  f"explained ({n_samples} references each); relative completeness residual "

@@ -88,7 +88,8 @@ def device_option(f: Callable) -> Callable:
 
 
 def threads_option(f: Callable | None = None, *,
-                   help: str = "CPU threads (default: the library's choice).") -> Callable:
+                   help: str = "CPU threads (default: $SLURM_CPUS_PER_TASK when set, "
+                                "else torch's choice).") -> Callable:
     """``--threads``; use as ``@threads_option`` or ``@threads_option(help=...)``."""
     option = click.option("--threads", type=click.IntRange(min=1), default=None, help=help)
     return option(f) if f is not None else option

@@ -91,7 +91,8 @@ def _parse_methods(text: str) -> tuple[str, ...]:
 @click.option("--top-terms", type=click.IntRange(min=1), default=20, show_default=True,
               help="Terms shown in the plot and listed in the summary JSON.")
 @seed_option(help="Seed of the prerank permutations (same seed, same q-values).")
-@threads_option(help="Threads for gseapy's prerank (gseapy caps it at CPUs - 1) [default: 1].")
+@threads_option(help="Threads for gseapy's prerank (gseapy caps it at CPUs - 1) "
+                    "[default: $SLURM_CPUS_PER_TASK, else 1].")
 @verbosity_options
 @handle_errors
 def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
@@ -126,6 +127,7 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
     loaded = [read_ranking(p, score_column=score_column, duplicates=duplicate_genes)
               for p in rankings]
 
+    from aprior_cli.device import default_threads
     from aprior_cli.enrichment.analysis import (
         EnrichmentOptions,
         enrich_ranking,
@@ -136,7 +138,8 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
 
     options = EnrichmentOptions(methods=_parse_methods(method_text), top_k=top_k, fdr=fdr,
                                 permutations=permutations, seed=seed, min_size=min_size,
-                                max_size=max_size, threads=threads or 1, top_terms=top_terms,
+                                max_size=max_size, threads=threads or default_threads() or 1,
+                                top_terms=top_terms,
                                 prerank_method=prerank_method)
     if ignore_case:
         libraries = [uppercase_library(lib) for lib in libraries]

@@ -23,13 +23,15 @@ from aprior_cli.cli.common import (
     handle_errors,
     verbosity_options,
 )
-from aprior_cli.errors import UserInputError
+from aprior_cli.cli.interruptible import annotate, interruptible
 from aprior_cli.training.config import OPTIONS, Option
 
 log = logging.getLogger("aprior.train")
 
 #: called with the epoch number after each epoch's checkpoint (tests interrupt runs with it)
 _EPOCH_HOOK: Callable[[int], None] | None = None
+
+RESUME_HINT = "rerun with --resume to continue"
 
 SUMMARY_KEYS = ("test_r2", "test_auc", "test_accuracy", "test_loss", "test_prior_eg",
                 "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg")
@@ -84,9 +86,12 @@ def lambda_dirname(value: float | str) -> str:
               help="Run directory to write (with a lambda grid: the parent of "
                    "lambda_<value>/ run directories).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from "
-              "<outdir>.partial/checkpoint.pt (same options).")
+              "<outdir>.partial/checkpoint.pt (same options) when there is one, else start "
+              "a fresh run; a finished run with the same options is skipped. Safe on every "
+              "(re)submission of a cluster job.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @verbosity_options
+@interruptible(RESUME_HINT)
 @handle_errors
 def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool, verbose: int,
             quiet: bool, **options: Any) -> None:
@@ -100,6 +105,10 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     Output: model.pt, config.yaml, model.json, metrics.json, history.tsv, splits.tsv,
     features.txt and COMPLETE (written last) in OUTDIR; with --prior dapr also prior.pt
     (g) and the dapr_* tables and plots explaining g.
+
+    SIGTERM/SIGUSR1 (SLURM preemption, time limit) and SIGINT (Ctrl-C) stop training at the
+    next step: a checkpoint is written and the command exits with 75 (SIGTERM/SIGUSR1) or
+    130 (SIGINT); --resume continues exactly where it stopped.
     """
     from aprior_cli.training.config import load_yaml, resolve
 
@@ -108,10 +117,15 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     yaml_values = load_yaml(config_file) if config_file else None
     cfg = resolve(yaml_values, cli_values)
 
+    from aprior_cli import interrupt
     from aprior_cli.device import resolve_device, set_threads
+    from aprior_cli.errors import UserInputError
+    from aprior_cli.interrupt import Interrupted
     from aprior_cli.io.run_dir import (
+        CHECKPOINT,
         begin_run_dir,
         claim_run_dir,
+        differing_option,
         finish_run_dir,
         partial_dir,
         publish_finished_partial,
@@ -124,40 +138,56 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
 
     claim_run_dir(outdir, [cfg.expression, cfg.labels, cfg.graph, cfg.eval_graph,
                            cfg.meta_features, cfg.split_file, config_file])
-    set_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    inputs = read_inputs(cfg)
-
-    lambdas = cfg.lambdas()
-    grid = len(lambdas) > 1
-    out = Path(outdir)
-    runs = []
-    for lam in lambdas:  # validate every run before anything is written
-        run_cfg = cfg.with_lambda(lam)
-        target = out / lambda_dirname(lam) if grid else out
-        runs.append((target, prepare(run_cfg, **inputs)))
+    try:
+        set_threads(cfg.threads)
+        device = resolve_device(cfg.device)
+        inputs = read_inputs(cfg)
+        lambdas = cfg.lambdas()
+        grid = len(lambdas) > 1
+        out = Path(outdir)
+        runs = []
+        for lam in lambdas:  # validate every run before anything is written
+            run_cfg = cfg.with_lambda(lam)
+            target = out / lambda_dirname(lam) if grid else out
+            runs.append((target, prepare(run_cfg, **inputs)))
+    except Interrupted as exc:
+        raise annotate(exc, outdir, "before training started (nothing written)") from None
     if grid and cfg.select != "none" and not (runs[0][1].split == "val").any():
         raise UserInputError(f"--select {cfg.select}: choosing lambda needs validation samples "
                              "(--val-fraction > 0 or val rows in --split-file); or --select none")
     for target, prep in runs:
-        if resume and publish_finished_partial(target, overwrite):
-            log.info("%s: already finished, nothing to resume", target)
+        if resume and not overwrite and publish_finished_partial(target):
+            differs = differing_option(target / "config.yaml", prep.cfg)
+            if differs:
+                raise UserInputError(f"{target}: already holds a finished run with other "
+                                     f"options ({differs}); choose another -o/--outdir or pass "
+                                     "--overwrite")
+            log.info("%s: already finished with these options, skipped (--resume)", target)
+            echo_summary(quiet, f"{target}: already finished, skipped")
             continue
-        do_resume = resume and (not grid or (partial_dir(target) / "checkpoint.pt").is_file())
+        checkpoint_file = partial_dir(target) / CHECKPOINT
+        do_resume = resume and checkpoint_file.is_file()
+        if resume and not do_resume:
+            log.info("%s: nothing to resume (no %s); starting a fresh run", target,
+                     checkpoint_file)
         partial, checkpoint = begin_run_dir(target, prep.cfg, resume=do_resume,
                                             overwrite=overwrite)
         log.info("training %s (%d samples x %d features, device %s)", target,
                  len(prep.data.samples), len(prep.data.features), device)
-        result = execute(prep, device, checkpoint_path=partial / "checkpoint.pt",
-                         resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
-        write_run_files(partial, model=result.model, cfg=prep.cfg, model_spec=prep.model_spec(),
-                        metrics=result.metrics, history=result.fit.history,
-                        splits=prep.splits_table(), features=prep.data.features,
-                        prior=prep.prior)
-        write_table(prediction_table(prep, result.model, device), partial / "predictions.tsv",
-                    index=False)
-        write_prior_outputs(prep.prior, partial, seed=prep.cfg.seed)
-        finish_run_dir(partial, target, overwrite=overwrite)
+        try:
+            with interrupt.deferred():  # a signal stops training at a step; writes finish
+                result = execute(prep, device, checkpoint_path=partial / CHECKPOINT,
+                                 resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
+                write_run_files(partial, model=result.model, cfg=prep.cfg,
+                                model_spec=prep.model_spec(), metrics=result.metrics,
+                                history=result.fit.history, splits=prep.splits_table(),
+                                features=prep.data.features, prior=prep.prior)
+                write_table(prediction_table(prep, result.model, device),
+                            partial / "predictions.tsv", index=False)
+                write_prior_outputs(prep.prior, partial, seed=prep.cfg.seed)
+                finish_run_dir(partial, target, overwrite=overwrite)
+        except Interrupted as exc:
+            raise annotate(exc, str(target), "after the run was finished and written") from None
         shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
                          if isinstance(result.metrics.get(k), float))
         echo_summary(quiet, f"{target}: {result.fit.best_epoch} epoch(s) kept of "

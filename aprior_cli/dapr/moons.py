@@ -15,12 +15,13 @@ standard error for the plain MLP and for MLP + DAPr (same data, same initialisat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
+from aprior_cli import interrupt
 from aprior_cli.dapr.fit import FitConfig, evaluate, fit
 from aprior_cli.dapr.penalty import build_dapr_prior
 from aprior_cli.errors import UserInputError
@@ -112,29 +113,36 @@ def parse_p_values(text: str) -> list[int]:
 
 def run_moons(p_values: Sequence[int], n_datasets: int = 5, *, seed: int = 0,
               config: FitConfig | None = None, attribution: str = "signed",
-              width_divisor: int = 2, on_run: Callable[[int, int, dict], None] | None = None
+              width_divisor: int = 2, on_run: Callable[[int, int, dict], None] | None = None,
+              finished: Mapping[tuple[int, int], dict] | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the experiment; return (runs, summary).
 
     ``runs``: one row per (p, dataset, method) with ``test_accuracy`` and ``best_epoch``.
     ``summary``: per (p, method) ``mean_accuracy``, ``sem`` (standard error over datasets,
-    ddof=1), ``n_datasets``.
+    ddof=1), ``n_datasets``. ``finished`` maps ``(p, dataset)`` to the :func:`run_one` result
+    of an earlier, interrupted invocation with the same settings (not run again: every
+    dataset seeds itself, so the result is the same); ``on_run`` is called for the others.
     """
     if n_datasets < 1:
         raise UserInputError(f"--datasets must be >= 1, got {n_datasets}")
     config = config or FitConfig()
+    finished = finished or {}
     rows = []
     for p in p_values:
         for d in range(n_datasets):
             dataset_seed = seed * 100_003 + p * 101 + d
-            res = run_one(p, dataset_seed, config=config, attribution=attribution,
-                          width_divisor=width_divisor)
+            res = finished.get((p, d))
+            if res is None:
+                interrupt.safe_point(f"moons p={p} dataset {d}")
+                res = run_one(p, dataset_seed, config=config, attribution=attribution,
+                              width_divisor=width_divisor)
+                if on_run is not None:
+                    on_run(p, d, res)
             for method in ("MLP", "DAPr"):
                 rows.append({"p": p, "dataset": d, "method": method,
                              "test_accuracy": res[method],
                              "best_epoch": res[f"{method}_best_epoch"]})
-            if on_run is not None:
-                on_run(p, d, res)
     runs = pd.DataFrame(rows)
     return runs, summarize_runs(runs)
 

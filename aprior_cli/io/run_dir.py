@@ -301,3 +301,15 @@ def load_run(run_dir: str | os.PathLike) -> SavedRun:
                              f"takes {spec.get('n_inputs')} inputs")
     return SavedRun(path=path, cfg=cfg, spec=spec, features=features, metrics=metrics,
                     splits=splits, selection=selection)
+
+
+def differing_option(config_yaml: str | os.PathLike, cfg: TrainConfig) -> str:
+    """The first option (besides device and threads) in which ``cfg`` differs from the run
+    configuration saved at ``config_yaml``, as ``"lr: 0.5 now, 0.1 before"`` ("" if none)."""
+    path = Path(config_yaml)
+    saved = from_run_yaml(path.read_text(), str(path)).to_dict()
+    now = cfg.to_dict()
+    for k in now:
+        if k not in RESUME_IGNORED_KEYS and now[k] != saved.get(k):
+            return f"{k}: {now[k]!r} now, {saved.get(k)!r} before"
+    return ""

@@ -8,17 +8,19 @@ Pure computation: arrays and tables in and out, no click and no file writes (the
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 
+from aprior_cli import interrupt
 from aprior_cli.errors import UserInputError
 
 log = logging.getLogger("aprior.reproduce")
@@ -73,9 +75,11 @@ def find_data_dir(data_dir: str | os.PathLike | None, required: Sequence[str]) -
 
 
 def set_threads(threads: int | None) -> None:
-    """Limit torch's CPU threads (``None`` leaves torch's choice)."""
-    if threads is not None:
-        torch.set_num_threads(int(threads))
+    """Limit torch's CPU threads (``None``: ``$SLURM_CPUS_PER_TASK`` when set, else torch's
+    choice; see :func:`aprior_cli.device.set_threads`)."""
+    from aprior_cli.device import set_threads as _set_threads
+
+    _set_threads(None if threads is None else int(threads))
 
 
 @dataclass
@@ -147,28 +151,85 @@ def train_mlp(spec: MLPSpec, x_train: np.ndarray, y_train: np.ndarray, x_val: np
                    "epochs_run": len(fit.history)}
 
 
+class ReplicateStore(Protocol):
+    """Where finished replicates are kept (e.g. :class:`aprior_cli.io.progress.ProgressStore`)."""
+
+    done: dict[str, Any]
+
+    def add(self, key: str, result: Any) -> None: ...
+
+
 def map_replicates(function: Callable[..., list[dict[str, Any]]], replicates: int, jobs: int,
-                   *args: Any) -> list[dict[str, Any]]:
+                   *args: Any, store: ReplicateStore | None = None) -> list[dict[str, Any]]:
     """``function(*args, rep)`` for ``rep`` in ``range(replicates)``, concatenated in replicate
     order; ``jobs > 1`` runs replicates in that many spawned processes (one torch thread
-    each). Results do not depend on ``jobs``: every replicate seeds itself."""
-    if jobs <= 1 or replicates <= 1:
-        return [row for rep in range(replicates) for row in function(*args, rep)]
+    each). Results do not depend on ``jobs``: every replicate seeds itself.
+
+    Rows are returned as plain JSON values (numpy scalars as Python numbers), the same whether
+    computed now or read back: replicates already in ``store`` (keyed by ``str(rep)``) are not
+    run again, and every newly finished one is added to it in replicate order -- what
+    ``aprior reproduce --resume`` continues from after an interruption.
+    """
+    results = {int(k): v for k, v in (store.done if store is not None else {}).items()
+               if int(k) < replicates}
+    todo = [rep for rep in range(replicates) if rep not in results]
+
+    def finished(rep: int, rows: list[dict[str, Any]]) -> None:
+        results[rep] = plain_rows(rows)
+        if store is not None:
+            store.add(str(rep), results[rep])
+
+    if jobs <= 1 or len(todo) <= 1:
+        for rep in todo:
+            interrupt.safe_point(f"replicate {rep}")
+            finished(rep, function(*args, rep))
+        return [row for rep in range(replicates) for row in results[rep]]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("spawn")
     level = logging.getLogger("aprior").getEffectiveLevel()
-    with ProcessPoolExecutor(max_workers=min(jobs, replicates), mp_context=ctx,
-                             initializer=_worker_init, initargs=(level,)) as pool:
-        futures = [pool.submit(function, *args, rep) for rep in range(replicates)]
-        return [row for f in futures for row in f.result()]
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                               initializer=_worker_init, initargs=(level,))
+    try:
+        futures = {rep: pool.submit(function, *args, rep) for rep in todo}
+        for rep in todo:
+            finished(rep, futures[rep].result())
+    except BaseException:  # e.g. a stop signal (aprior_cli.interrupt): do not wait for them
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [row for rep in range(replicates) for row in results[rep]]
+
+
+def plain_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` as they read back from JSON (numpy scalars -> Python numbers; NaN kept)."""
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, np.generic):
+            return obj.item()
+        raise TypeError(f"replicate rows must hold plain values, not {type(obj).__name__}")
+
+    return json.loads(json.dumps(rows, default=plain))
+
+
+def _stop_workers(pool: Any) -> None:
+    """Terminate the worker processes of a ProcessPoolExecutor (pending work is dropped)."""
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _worker_init(level: int) -> None:
-    """Worker process: one torch thread, ``aprior`` log lines on stderr at ``level``."""
+    """Worker process: one torch thread, ``aprior`` log lines on stderr at ``level``; Ctrl-C
+    (sent to the whole foreground process group) is left to the parent, which stops the
+    workers."""
+    import signal
     import sys
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_threads(1)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("[aprior] %(message)s"))

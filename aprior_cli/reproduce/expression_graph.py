@@ -39,6 +39,7 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.reproduce.common import (
     ExperimentResult,
     MLPSpec,
+    ReplicateStore,
     map_replicates,
     paired_wilcoxon,
     predict,
@@ -228,8 +229,8 @@ def run_replicate(settings: Settings, seed: int, data_dir: str | Path, rep: int
     return rows
 
 
-def run(settings: Settings = FULL, seed: int = 0, data_dir: str | Path = ".", jobs: int = 1
-        ) -> ExperimentResult:
+def run(settings: Settings = FULL, seed: int = 0, data_dir: str | Path = ".", jobs: int = 1,
+        store: ReplicateStore | None = None) -> ExperimentResult:
     """``table``: one row per (dataset, replicate, method); ``jobs`` replicates in parallel."""
     root = Path(data_dir)
     graph_rows = []
@@ -238,7 +239,8 @@ def run(settings: Settings = FULL, seed: int = 0, data_dir: str | Path = ".", jo
         graph_rows.append({"dataset": dataset, "samples": len(y), "genes": len(genes),
                            "graph_nodes_with_edges": int((adjacency.getnnz(1) > 0).sum()),
                            "edges": int(adjacency.nnz // 2)})
-    out = map_replicates(run_replicate, settings.replicates, jobs, settings, seed, root)
+    out = map_replicates(run_replicate, settings.replicates, jobs, settings, seed, root,
+                         store=store)
     rows = [{k: v for k, v in r.items() if k != "kind"} for r in out if r["kind"] == "result"]
     enrich_rows = [{k: v for k, v in r.items() if k != "kind"} for r in out
                    if r["kind"] == "enrichment"]

@@ -35,6 +35,7 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.reproduce.common import (
     ExperimentResult,
     MLPSpec,
+    ReplicateStore,
     map_replicates,
     paired_wilcoxon,
     predict,
@@ -183,12 +184,13 @@ def run_replicate(settings: Settings, seed: int, data_dir: str | Path, rep: int
     return rows
 
 
-def run(settings: Settings = FULL, seed: int = 0, data_dir: str | Path = ".", jobs: int = 1
-        ) -> ExperimentResult:
+def run(settings: Settings = FULL, seed: int = 0, data_dir: str | Path = ".", jobs: int = 1,
+        store: ReplicateStore | None = None) -> ExperimentResult:
     """Run every replicate (``jobs`` in parallel); ``table``: one row per (replicate, method)
     with the chosen lambda, validation and test ROC AUC and the global-attribution Gini."""
     x, y = load_nhanes(data_dir)
-    rows = map_replicates(run_replicate, settings.replicates, jobs, settings, seed, data_dir)
+    rows = map_replicates(run_replicate, settings.replicates, jobs, settings, seed, data_dir,
+                          store=store)
     table = pd.DataFrame(rows)
     summary_table = (table.groupby("method", sort=False)[["test_auc", "gini"]]
                      .agg(["mean", "sem"]))

@@ -115,7 +115,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", "int", 0, "Random seed (split, initialisation, batch order, references).",
            minimum=0),
     Option("device", "str", "auto", "auto (CUDA when available), cpu or cuda[:i]."),
-    Option("threads", "int", None, "CPU threads for torch.", minimum=1),
+    Option("threads", "int", None, "CPU threads for torch [default: $SLURM_CPUS_PER_TASK].", minimum=1),
 )
 
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}

@@ -134,7 +134,9 @@ def execute(prep: PreparedRun, device: torch.device, checkpoint_path: str | Path
                       show_progress=show_progress)
     if resume_from is not None:
         trainer.load_checkpoint(resume_from)
-        log.info("resuming after epoch %d", trainer.state["epoch"])
+        epoch, progress = trainer.state["epoch"], trainer.state.get("in_epoch")
+        log.info("resuming after epoch %d%s", epoch,
+                 f", step {progress['done']} of epoch {epoch + 1}" if progress else "")
     fit = trainer.fit()
     metrics = evaluate(prep, model, device, fit)
     return RunResult(model=model, fit=fit, metrics=metrics)

@@ -24,7 +24,11 @@ Automatic lambda (``lambda: auto``): at the start of the prior phase, lambda is 
 Checkpoints (``checkpoint.pt``, written atomically after every epoch) hold the weights, every
 optimiser, the RNG states of torch, numpy, python and the batch-order and attribution
 generators, the epoch, the early-stopping state and the history; resuming from one continues
-bit-identically on CPU. Everything in it loads with ``torch.load(weights_only=True)``.
+bit-identically on CPU. Everything in it loads with ``torch.load(weights_only=True)``; format
+and checks in :mod:`aprior_cli.training.checkpoint`.
+
+Stop signals (:mod:`aprior_cli.interrupt`): on SIGTERM/SIGUSR1/SIGINT the step finishes, a
+checkpoint with the position in the epoch is written and ``Interrupted`` is raised.
 """
 
 from __future__ import annotations
@@ -43,11 +47,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from aprior_cli.errors import TrainingDivergedError, UserInputError
-from aprior_cli.io.atomic import atomic_path
+from aprior_cli import interrupt
+from aprior_cli.errors import TrainingDivergedError
+from aprior_cli.training import checkpoint
 from aprior_cli.training.config import TrainConfig
 from aprior_cli.training.optim import learnable_prior_lr, make_optimizer
-from aprior_cli.training.rng import rng_state, set_rng_state
 from aprior_cli.training.tasks import Task
 
 log = logging.getLogger("aprior.train")
@@ -309,16 +313,23 @@ class Trainer:
         self.model.train()
         if isinstance(self.prior, nn.Module):
             self.prior.train()
-        start = time.perf_counter()
-        task_losses, priors = [], []
-        for bi, idx in enumerate(self._batches()):
-            xb, yb = self.x_train[idx], self.y_train[idx]
+        saved = self.state.pop("in_epoch", None)  # resuming mid-epoch
+        progress = (checkpoint.EpochProgress.from_state(saved, self.x_train.device) if saved
+                    else checkpoint.EpochProgress(self._batches()))
+        start = time.perf_counter() - progress.seconds
+        task_losses, priors = progress.task_losses, progress.priors
+        for bi in range(progress.done, len(progress.batches)):
+            xb, yb = self.x_train[progress.batches[bi]], self.y_train[progress.batches[bi]]
             if phase == "fine-tune":
                 tl, om = self._step_fine_tune(xb, yb, lam, bi)
             else:
                 tl, om = self._step_joint(xb, yb, lam, with_prior=phase == "joint", bi=bi)
             task_losses.append(tl)
             priors.append(om)
+            progress.done = bi + 1
+            interrupt.safe_point(f"epoch {self.state['epoch'] + 1} step {bi + 1}")
+            if interrupt.pending() is not None and progress.done < len(progress.batches):
+                self._stop_mid_epoch(progress, start)
         row: dict[str, Any] = {
             "epoch": self.state["epoch"] + 1, "phase": phase,
             "train_loss": float(np.mean(task_losses)),
@@ -376,46 +387,31 @@ class Trainer:
             else:
                 st["done"] = True
 
-    # -- checkpoints -------------------------------------------------------------------------
+    # -- checkpoints (format and checks: aprior_cli.training.checkpoint) --------------------
 
     def checkpoint(self) -> dict[str, Any]:
-        ckpt = {
-            "format": "aprior-checkpoint-1",
-            "model": self.model.state_dict(),
-            "prior": self.prior.state_dict() if isinstance(self.prior, nn.Module) else None,
-            "optimizers": {k: o.state_dict() for k, o in self._optimizers().items()},
-            "rng": rng_state(self.generators),
-            "state": self.state,
-        }
-        return ckpt
+        return checkpoint.build(self)
 
     def save_checkpoint(self) -> None:
-        if self.checkpoint_path is None:
-            return
-        with atomic_path(self.checkpoint_path, suffix=".pt") as tmp:
-            torch.save(self.checkpoint(), tmp)
+        if self.checkpoint_path is not None:
+            checkpoint.save(self, self.checkpoint_path)
 
     def load_checkpoint(self, path: str | Path) -> None:
-        """Restore a checkpoint written by :meth:`save_checkpoint` (same config)."""
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is a user problem
-            raise UserInputError(f"{path}: cannot read checkpoint ({exc})") from None
-        if not isinstance(ckpt, dict) or ckpt.get("format") != "aprior-checkpoint-1":
-            raise UserInputError(f"{path}: not an aprior checkpoint")
-        self.model.load_state_dict(ckpt["model"])
-        if isinstance(self.prior, nn.Module) and ckpt["prior"] is not None:
-            self.prior.load_state_dict(ckpt["prior"])
-        self.state = ckpt["state"]
-        device = next(self.model.parameters()).device
-        for key in ("best_model", "best_prior"):
-            if self.state.get(key) is not None:
-                self.state[key] = {k: v.to(device) for k, v in self.state[key].items()}
-        if self.state["phase"] > 0:
-            self._new_optimizers()
-        for k, opt in self._optimizers().items():
-            opt.load_state_dict(ckpt["optimizers"][k])
-        set_rng_state(ckpt["rng"], self.generators)
+        """Restore a checkpoint written by :meth:`save_checkpoint` (same config); a file that
+        does not belong to this run raises one-line :class:`UserInputError`."""
+        checkpoint.load(self, path)
+
+    def _stop_mid_epoch(self, progress: checkpoint.EpochProgress, start: float) -> None:
+        """A stop signal is pending: checkpoint the position in the epoch, then stop."""
+        progress.seconds = time.perf_counter() - start
+        self.state["in_epoch"] = progress.to_state()
+        self.save_checkpoint()
+        epoch = self.state["epoch"]
+        interrupt.check(f"after epoch {epoch}, step {progress.done} of epoch {epoch + 1}",
+                        self._saved_note())
+
+    def _saved_note(self) -> str:
+        return f"checkpoint {self.checkpoint_path}" if self.checkpoint_path else ""
 
     # -- main loop ---------------------------------------------------------------------------
 
@@ -427,19 +423,21 @@ class Trainer:
         bar = tqdm(total=total, initial=self.state["epoch"], desc="train", leave=False,
                    disable=not self.show_progress)
         try:
-            while not self.state["done"]:
-                row = self._run_epoch()
-                self._after_epoch(row)
-                self.save_checkpoint()
-                summary = " ".join(f"{k}={v:.4g}" for k, v in row.items()
-                                   if isinstance(v, float) and k != "seconds" and math.isfinite(v))
-                if self.show_progress:
-                    bar.update(1)
-                    bar.set_postfix_str(summary)
-                else:
-                    log.info("epoch %d (%s) %s", row["epoch"], row["phase"], summary)
-                if self.on_epoch_end is not None:
-                    self.on_epoch_end(row["epoch"])
+            with interrupt.deferred():  # a stop signal ends the loop at a step boundary
+                while not self.state["done"]:
+                    row = self._run_epoch()
+                    self._after_epoch(row)
+                    self.save_checkpoint()
+                    summary = " ".join(f"{k}={v:.4g}" for k, v in row.items()
+                                       if isinstance(v, float) and k != "seconds" and math.isfinite(v))
+                    if self.show_progress:
+                        bar.update(1)
+                        bar.set_postfix_str(summary)
+                    else:
+                        log.info("epoch %d (%s) %s", row["epoch"], row["phase"], summary)
+                    if self.on_epoch_end is not None:
+                        self.on_epoch_end(row["epoch"])
+                    interrupt.check(f"after epoch {row['epoch']}", self._saved_note())
         finally:
             bar.close()
         st = self.state

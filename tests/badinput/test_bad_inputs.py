@@ -362,7 +362,8 @@ CASES: list[Case] = [
          ("train", "--expression", f"{C}/run/expr.tsv", "--labels", f"{W}/labels.tsv",
           "--epochs", "1", "--overwrite", "-o", f"{C}/run"), "inside",
          text("run/expr.tsv", "sample\tG00\nS00\t1\n")),
-    Case("train-resume-nothing", (*TRAIN, "--resume"), "no interrupted run"),
+    Case("train-resume-finished-other-options", (*TRAIN, "--resume", "--lr", "0.5"),
+         "other options", copy_run("run")),
     Case("train-stratified-regression", (*TRAIN, "--split", "stratified"), "--split stratified"),
     Case("train-unknown-device", replace(TRAIN, "cpu", "tpu"), "tpu"),
     # ---- attribute

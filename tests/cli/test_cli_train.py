@@ -255,15 +255,13 @@ def _corrupt(study, what):
     if what == "missing_file":
         return ["train", "--expression", str(d / "nope.tsv"), "--labels",
                 str(d / "labels.tsv"), *SMALL], "file not found"
-    if what == "resume_nothing":
-        return [*args, "--resume"], "no interrupted run"
     raise AssertionError(what)
 
 
 @pytest.mark.parametrize("what", ["unknown_samples", "nan_features", "non_numeric_target",
                                   "graph_features_not_in_data", "missing_config_key",
                                   "unknown_config_key", "unknown_prior_yaml",
-                                  "unknown_prior_option", "missing_file", "resume_nothing"])
+                                  "unknown_prior_option", "missing_file"])
 def test_bad_inputs_fail_with_one_line_and_no_run_dir(study, what):
     args, message = _corrupt(study, what)
     out = study / "run"

@@ -75,7 +75,7 @@ def test_grid_records_every_candidate_and_marks_the_validation_choice(study):
     res = invoke(["attribute", str(grid), "--expression", str(study / "expr.tsv"),
                   "--n-samples", "5", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert read_json(out / "completeness.json")["run"].endswith(record["chosen"])
+    assert read_json(out / "completeness.json")["run_path"].endswith(record["chosen"])
 
 
 def _copy_runs(study, name):

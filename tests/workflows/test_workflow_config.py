@@ -71,6 +71,11 @@ BAD = {
         "gene_lengths": "l.tsv", "edges": "e.tsv", "labels": "y.tsv", "gmt": "p.gmt"}}},
     "unknown task": {"train": {"task": "survival"}},
     "test fraction 1": {"split": {"test_fraction": 1.0}},
+    "resources of an unknown rule": {"resources": {"trian": {"threads": 2}}},
+    "unknown resource key": {"resources": {"train": {"mem": 2000}}},
+    "negative gpu count": {"resources": {"train": {"gpu": -1}}},
+    "zero threads": {"resources": {"default": {"threads": 0}}},
+    "data_dir not a string": {"data_dir": 3},
 }
 
 
@@ -95,3 +100,17 @@ def test_demo_config_is_what_an_empty_config_defaults_to(workflow):
     validate(demo, str(workflow.schema))
     validate(empty, str(workflow.schema))
     assert demo == empty
+
+
+def test_resources_default_and_per_rule_overrides(workflow):
+    config: dict = {}
+    validate(config, str(workflow.schema))
+    res = config["resources"]
+    assert res["default"] == {"threads": 1, "mem_mb": 1000, "runtime": 15, "gpu": 0,
+                              "partition": ""}
+    assert res["train"] == res["attribute"] == {"threads": 2, "mem_mb": 2000, "runtime": 30}
+    assert config["data_dir"] == ""
+    mine = {"resources": {"train": {"gpu": 1}, "enrich": {"mem_mb": 3000}}}
+    validate(mine, str(workflow.schema))
+    assert mine["resources"]["train"] == {"gpu": 1, "threads": 2, "mem_mb": 2000, "runtime": 30}
+    assert mine["resources"]["enrich"] == {"mem_mb": 3000}  # the rest from `default`

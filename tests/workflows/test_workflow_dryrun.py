@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -87,7 +88,11 @@ def test_training_commands_carry_method_options(demo_dry_run):
     assert all("--split file --split-file results/splits/seed_" in t for t in trains)
 
 
-def test_slurm_profile_dry_run_asks_gpus_for_training(snakemake, workflow, tmp_path):
+def resources_of(block: str) -> str:
+    return re.search(r"resources: (.*)", block).group(1)
+
+
+def test_slurm_profile_sizes_jobs_from_the_config_cpu_only(snakemake, workflow, tmp_path):
     # a dry run never calls sbatch: this must work on a machine without SLURM
     result = snakemake("-n", "--profile", "profiles/slurm", "--configfile",
                        str(workflow.demo_config), "--directory", str(tmp_path))
@@ -95,16 +100,89 @@ def test_slurm_profile_dry_run_asks_gpus_for_training(snakemake, workflow, tmp_p
     assert "profiles/slurm" in result.stdout + result.stderr
     trains = jobs_of(result.stdout, "train")
     assert len(trains) == 15
-    for block in trains:
-        resources = re.search(r"resources: (.*)", block).group(1)
-        assert "gpu=1" in resources
-        assert "slurm_partition=<gpu-partition>" in resources
+    for block in trains:  # resources.train of config.yaml, no GPU
+        resources = resources_of(block)
+        assert "mem_mb=2000" in resources and "runtime=30" in resources
+        assert "gpu=" not in resources
+        assert "slurm_partition=<cpu-partition>" in resources
         assert "slurm_account=<your-account>" in resources
-        assert "runtime=120" in resources
     enrich = jobs_of(result.stdout, "enrich")
-    assert enrich and all("gpu=" not in re.search(r"resources: (.*)", b).group(1)
-                          for b in enrich)
-    assert all("slurm_partition=<cpu-partition>" in b for b in enrich)
+    assert enrich and all("mem_mb=1000" in resources_of(b) and "runtime=15" in resources_of(b)
+                          and "gpu=" not in resources_of(b) for b in enrich)
+
+
+def test_gpu_is_opt_in_per_rule(snakemake, workflow, tmp_path):
+    config = tmp_path / "gpu.yaml"
+    config.write_text("seeds: [0]\nresources:\n  train: {gpu: 1, partition: gpu-part, "
+                      "mem_mb: 8000}\n  default: {runtime: 20}\n")
+    result = snakemake("-n", "--profile", "profiles/slurm", "--configfile", str(config),
+                       "--directory", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    trains = jobs_of(result.stdout, "train")
+    assert len(trains) == 5
+    for block in trains:
+        resources = resources_of(block)
+        assert "gpu=1" in resources and "slurm_partition=gpu-part" in resources
+        assert "mem_mb=8000" in resources and "runtime=30" in resources  # train's own default
+    for block in jobs_of(result.stdout, "attribute") + jobs_of(result.stdout, "graph"):
+        assert "gpu=" not in resources_of(block)
+        assert "slurm_partition=<cpu-partition>" in resources_of(block)
+    assert all("runtime=20" in resources_of(b) for b in jobs_of(result.stdout, "graph"))
+
+
+def test_train_and_attribute_jobs_resume(demo_dry_run):
+    result, _ = demo_dry_run
+    commands = [line for line in result.stdout.splitlines()
+                if line.startswith(("Shell command: aprior train",
+                                    "Shell command: aprior attribute"))]
+    assert len(commands) == 30
+    assert all(" --resume " in c for c in commands)
+
+
+def test_paths_with_spaces_stay_one_shell_word(snakemake, tmp_path):
+    import shlex
+
+    data = tmp_path / "my data"
+    data.mkdir()
+    config = tmp_path / "files.yaml"
+    lines = ["inputs:", "  source: files", "  files:"]
+    for key in ("counts", "gene_lengths", "annotation", "edges", "labels", "meta_features",
+                "gmt", "truth"):
+        (data / f"{key} file.tsv").write_text("x\n")
+        lines.append(f'    {key}: "{data / f"{key} file.tsv"}"')
+    config.write_text("\n".join([*lines, "seeds: [0]"]) + "\n")
+    workdir = tmp_path / "dir with spaces"
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(workdir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    commands = [line.split("Shell command: ", 1)[1] for line in result.stdout.splitlines()
+                if line.startswith("Shell command: aprior ")]
+    assert len(commands) == 1 + 1 + 2 + 5 * 3 + 1 + 1  # split, preprocess, graphs, runs...
+    for command in commands:
+        words = shlex.split(command)
+        for word in words:
+            assert not word.startswith(str(data)) or word.endswith(" file.tsv"), command
+    words = {w for c in commands for w in shlex.split(c)}
+    for key in ("counts", "gene_lengths", "annotation", "edges", "labels", "meta_features",
+                "gmt", "truth"):
+        assert str(data / f"{key} file.tsv") in words, key
+
+
+def test_data_dir_is_exported_to_the_jobs(snakemake, workflow, tmp_path):
+    # a stand-in `aprior` first on PATH records what a job sees, then fails the job
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    record = tmp_path / "seen.txt"
+    (fake / "aprior").write_text(f'#!/bin/sh\necho "$APRIOR_DATA_DIR" > "{record}"\nexit 3\n')
+    (fake / "aprior").chmod(0o755)
+    config = tmp_path / "cache.yaml"
+    config.write_text("data_dir: lab cache\nseeds: [0]\n")
+    workdir = tmp_path / "work"
+    result = snakemake("--cores", "1", "--configfile", str(config), "--directory",
+                       str(workdir), "--until", "simulate",
+                       env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode != 0  # the stand-in fails the job on purpose
+    assert record.read_text().strip() == str(workdir / "lab cache")
 
 
 def test_lint_is_clean(snakemake, workflow, tmp_path):

@@ -28,6 +28,7 @@ def test_test_config_runs_end_to_end(snakemake, workflow, tmp_path):
         pytest.skip(f"aprior command(s) not available yet: {', '.join(missing)}")
     if shutil.which("aprior") is None and not (workflow.dir.parent / ".venv/bin/aprior").exists():
         pytest.skip("the aprior console script is not installed")
+    tmp_path = tmp_path / "dir with spaces"  # every rule quotes its paths
     result = snakemake("--cores", "2", "--configfile", str(workflow.test_config),
                        "--directory", str(tmp_path), timeout=600)
     assert result.returncode == 0, (result.stdout[-3000:] + result.stderr[-3000:])

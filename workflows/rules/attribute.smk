@@ -14,7 +14,9 @@ rule attribute:
         split=config["attribute"]["split"],
         n_samples=config["attribute"]["n_samples"],
         extra=config["attribute"]["extra"],
-    threads: 1
+    threads: rule_threads("attribute")
+    resources:
+        **rule_resources("attribute"),
     log:
         "logs/attribute/{method}/lambda_{lam}/seed_{seed}.log",
     benchmark:
@@ -22,6 +24,7 @@ rule attribute:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior attribute {input.run} --expression {input.expression} --labels {input.labels}"
-        " --split {params.split} --n-samples {params.n_samples} --seed {wildcards.seed}"
-        " --threads {threads} {params.extra} -o $(dirname {output.ranking}) > {log} 2>&1"
+        "aprior attribute {input.run:q} --expression {input.expression:q}"
+        " --labels {input.labels:q} --split {params.split} --n-samples {params.n_samples}"
+        " --seed {wildcards.seed} --threads {threads} --resume {params.extra}"
+        ' -o "$(dirname {output.ranking:q})" > {log:q} 2>&1'

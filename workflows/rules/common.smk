@@ -3,6 +3,7 @@
 
 import os
 import re
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 _ENV_BIN = Path(sys.executable).parent
 if shutil.which("aprior") is None and (_ENV_BIN / "aprior").exists():
     os.environ.update(PATH=os.pathsep.join([str(_ENV_BIN), os.environ.get("PATH", "")]))
+
+# The fetch cache (`aprior fetch`) the jobs use: config `data_dir`, relative to the working
+# directory; exported as APRIOR_DATA_DIR (jobs inherit the environment, also under SLURM).
+if config["data_dir"]:
+    os.environ.update(APRIOR_DATA_DIR=str(Path(config["data_dir"]).expanduser().resolve()))
 
 SIMULATED = "resources/study"
 SIMULATED_FILES = {
@@ -27,6 +33,32 @@ SIMULATED_FILES = {
 SIMULATE = config["inputs"]["source"] == "simulate"
 METHODS = config["methods"]
 REPORT = "results/report/report.html"
+
+
+def quote(path):
+    """A path as one shell word (paths may hold spaces)."""
+    return shlex.quote(str(path))
+
+
+def job_resources(name):
+    """The `resources` config of the jobs of `name` (`default`, then `resources.<name>`)."""
+    return {**config["resources"]["default"], **config["resources"].get(name, {})}
+
+
+def rule_threads(name):
+    return job_resources(name)["threads"]
+
+
+def rule_resources(name):
+    """Snakemake resources of rule `name` (what the SLURM executor turns into --mem, -t,
+    --gpus and -p); `gpu` and `partition` only when set, so the profile's defaults apply."""
+    res = job_resources(name)
+    out = {"mem_mb": res["mem_mb"], "runtime": res["runtime"]}
+    if res.get("gpu"):
+        out["gpu"] = res["gpu"]
+    if res.get("partition"):
+        out["slurm_partition"] = res["partition"]
+    return out
 
 
 def study(key):
@@ -132,9 +164,9 @@ def train_options(wildcards, input):
             f"--k {config['train']['k']}",
         ]
     if "graph" in input.keys():
-        options.append(f"--graph {input.graph}")
+        options.append(f"--graph {quote(input.graph)}")
     if "meta_features" in input.keys():
-        options.append(f"--meta-features {input.meta_features}")
+        options.append(f"--meta-features {quote(input.meta_features)}")
     options += [config["train"]["extra"], method.get("extra", "")]
     return " ".join(o for o in options if o)
 
@@ -166,5 +198,5 @@ def preprocess_options(wildcards, input):
     else:
         options.append("--genes-as-rows")
     if input.annotation:
-        options.append(f"--annotation {input.annotation}")
+        options.append(f"--annotation {quote(input.annotation)}")
     return " ".join(options)

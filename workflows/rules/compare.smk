@@ -11,6 +11,9 @@ rule compare:
         plot="results/compare/comparison.png",
     params:
         baseline=compare_baseline(),
+    threads: rule_threads("compare")
+    resources:
+        **rule_resources("compare"),
     log:
         "logs/compare.log",
     benchmark:
@@ -18,4 +21,5 @@ rule compare:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior compare {input.runs} {params.baseline} -o $(dirname {output.table}) > {log} 2>&1"
+        "aprior compare {input.runs:q} {params.baseline}"
+        ' -o "$(dirname {output.table:q})" > {log:q} 2>&1'

@@ -14,7 +14,9 @@ rule enrich:
         permutations=config["enrich"]["permutations"],
         min_size=config["enrich"]["min_size"],
         extra=config["enrich"]["extra"],
-    threads: 1
+    threads: rule_threads("enrich")
+    resources:
+        **rule_resources("enrich"),
     log:
         "logs/enrich/{method}/lambda_{lam}/seed_{seed}.log",
     benchmark:
@@ -22,7 +24,7 @@ rule enrich:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior enrich {input.ranking} --gmt {input.gmt} --method prerank,ora"
+        "aprior enrich {input.ranking:q} --gmt {input.gmt:q} --method prerank,ora"
         " --top-k {params.top_k} --permutations {params.permutations}"
         " --min-size {params.min_size} --seed {wildcards.seed} --threads {threads}"
-        " {params.extra} -o $(dirname {output.prerank}) > {log} 2>&1"
+        ' {params.extra} -o "$(dirname {output.prerank:q})" > {log:q} 2>&1'

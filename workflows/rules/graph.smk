@@ -11,6 +11,9 @@ rule graph:
     params:
         threshold=config["graph"]["threshold"],
         normalized="--normalized" if config["graph"]["normalized"] else "",
+    threads: rule_threads("graph")
+    resources:
+        **rule_resources("graph"),
     log:
         "logs/graph/seed_{seed}/graph.log",
     benchmark:
@@ -18,8 +21,8 @@ rule graph:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior graph --edges {input.edges} --expression {input.expression}"
-        " --threshold {params.threshold} {params.normalized} -o {output} > {log} 2>&1"
+        "aprior graph --edges {input.edges:q} --expression {input.expression:q}"
+        " --threshold {params.threshold} {params.normalized} -o {output:q} > {log:q} 2>&1"
 
 
 rule random_graph:
@@ -32,6 +35,9 @@ rule random_graph:
         threshold=config["graph"]["threshold"],
         kind=config["graph"]["random"],
         normalized="--normalized" if config["graph"]["normalized"] else "",
+    threads: rule_threads("random_graph")
+    resources:
+        **rule_resources("random_graph"),
     log:
         "logs/graph/seed_{seed}/random.log",
     benchmark:
@@ -39,6 +45,6 @@ rule random_graph:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior graph --edges {input.edges} --expression {input.expression}"
-        " --threshold {params.threshold} {params.normalized} --random {params.kind} --seed {wildcards.seed}"
-        " -o {output} > {log} 2>&1"
+        "aprior graph --edges {input.edges:q} --expression {input.expression:q}"
+        " --threshold {params.threshold} {params.normalized} --random {params.kind}"
+        " --seed {wildcards.seed} -o {output:q} > {log:q} 2>&1"

@@ -12,6 +12,9 @@ rule split:
         method=config["split"]["method"],
         val=config["split"]["val_fraction"],
         test=config["split"]["test_fraction"],
+    threads: rule_threads("split")
+    resources:
+        **rule_resources("split"),
     log:
         "logs/split/seed_{seed}.log",
     benchmark:
@@ -19,9 +22,9 @@ rule split:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior split {input.labels} --method {params.method}"
+        "aprior split {input.labels:q} --method {params.method}"
         " --val-fraction {params.val} --test-fraction {params.test} --seed {wildcards.seed}"
-        " -o {output.splits} --train-samples {output.train_samples} > {log} 2>&1"
+        " -o {output.splits:q} --train-samples {output.train_samples:q} > {log:q} 2>&1"
 
 
 rule preprocess:
@@ -37,6 +40,9 @@ rule preprocess:
     params:
         options=preprocess_options,
         extra=config["preprocess"]["extra"],
+    threads: rule_threads("preprocess")
+    resources:
+        **rule_resources("preprocess"),
     log:
         "logs/preprocess/seed_{seed}.log",
     benchmark:
@@ -44,6 +50,6 @@ rule preprocess:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior preprocess {input.counts} --lengths {input.gene_lengths}"
-        " --train-samples {input.train_samples} {params.options} {params.extra}"
-        " -o {output.expression} > {log} 2>&1"
+        "aprior preprocess {input.counts:q} --lengths {input.gene_lengths:q}"
+        " --train-samples {input.train_samples:q} {params.options} {params.extra}"
+        " -o {output.expression:q} > {log:q} 2>&1"

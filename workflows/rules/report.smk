@@ -10,9 +10,12 @@ rule report:
     output:
         REPORT,
     params:
-        enrich=lambda wildcards, input: " ".join(f"--enrich {t}" for t in input.enrich),
-        truth=lambda wildcards, input: f"--truth {input.truth}" if input.truth else "",
+        enrich=lambda wildcards, input: " ".join(f"--enrich {quote(t)}" for t in input.enrich),
+        truth=lambda wildcards, input: f"--truth {quote(input.truth)}" if input.truth else "",
         top=config["report"]["top_pathways"],
+    threads: rule_threads("report")
+    resources:
+        **rule_resources("report"),
     log:
         "logs/report.log",
     benchmark:
@@ -20,6 +23,6 @@ rule report:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior report {input.runs} {params.enrich}"
-        " --compare $(dirname {input.compare}) {params.truth} --top {params.top}"
-        " -o {output} > {log} 2>&1"
+        "aprior report {input.runs:q} {params.enrich}"
+        ' --compare "$(dirname {input.compare:q})" {params.truth} --top {params.top}'
+        " -o {output:q} > {log:q} 2>&1"

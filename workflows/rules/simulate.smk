@@ -15,6 +15,9 @@ rule simulate:
         seed=config["inputs"]["simulate"]["seed"],
         task=simulate_options(),
         extra=config["inputs"]["simulate"]["extra"],
+    threads: rule_threads("simulate")
+    resources:
+        **rule_resources("simulate"),
     log:
         "logs/simulate.log",
     benchmark:
@@ -22,5 +25,5 @@ rule simulate:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior simulate -o $(dirname {output.counts}) --seed {params.seed} {params.task} {params.extra}"
-        " > {log} 2>&1"
+        'aprior simulate -o "$(dirname {output.counts:q})" --seed {params.seed} {params.task}'
+        " {params.extra} > {log:q} 2>&1"

@@ -1,5 +1,6 @@
-# One training run per method x lambda x seed (the jobs a cluster fans out; GPUs in the
-# SLURM profile).
+# One training run per method x lambda x seed (the jobs a cluster fans out). --resume: a
+# requeued or retried job continues its checkpoint (<run>.partial/) instead of starting over,
+# and starts afresh when there is none.
 
 
 rule train:
@@ -9,7 +10,9 @@ rule train:
         directory("results/runs/{method}/lambda_{lam}/seed_{seed}"),
     params:
         options=train_options,
-    threads: 1
+    threads: rule_threads("train")
+    resources:
+        **rule_resources("train"),
     log:
         "logs/train/{method}/lambda_{lam}/seed_{seed}.log",
     benchmark:
@@ -17,7 +20,7 @@ rule train:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior train --expression {input.expression} --labels {input.labels}"
-        " --split file --split-file {input.splits} --eval-graph {input.eval_graph}"
-        " {params.options} --seed {wildcards.seed} --threads {threads} -o {output}"
-        " > {log} 2>&1"
+        "aprior train --expression {input.expression:q} --labels {input.labels:q}"
+        " --split file --split-file {input.splits:q} --eval-graph {input.eval_graph:q}"
+        " {params.options} --seed {wildcards.seed} --threads {threads} --resume"
+        " -o {output:q} > {log:q} 2>&1"
