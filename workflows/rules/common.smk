@@ -68,10 +68,46 @@ def study(key):
     return config["inputs"]["files"][key]
 
 
+def study_list(key):
+    """An input that may be several files (edges, gmt): always a list."""
+    value = study(key)
+    if isinstance(value, list):
+        return value
+    return [value] if value else []
+
+
 def optional_study(key):
     """Like study() but a list: empty when the user gave no such file (for rule inputs)."""
     path = study(key)
     return [path] if path else []
+
+
+def repeated(option, paths):
+    """`--option p1 --option p2 ...` with each path quoted."""
+    return " ".join(f"{option} {quote(p)}" for p in paths)
+
+
+def mapping_inputs():
+    """The id-mapping table of the edge files, as a rule input (empty when none)."""
+    if SIMULATE:
+        return []
+    mapping = config["inputs"]["files"]["mapping"]
+    return [mapping["file"]] if mapping.get("file") else []
+
+
+def mapping_options():
+    """`aprior graph` options translating the edge files' ids (``--mapping`` + columns)."""
+    if SIMULATE:
+        return ""
+    mapping = config["inputs"]["files"]["mapping"]
+    if not mapping.get("file"):
+        return ""
+    options = [f"--mapping {quote(mapping['file'])}"]
+    if mapping.get("from"):
+        options.append(f"--map-from {quote(mapping['from'])}")
+    if mapping.get("to"):
+        options.append(f"--map-to {quote(mapping['to'])}")
+    return " ".join(options)
 
 
 def lambda_label(value):
@@ -80,7 +116,7 @@ def lambda_label(value):
 
 
 def method_lambdas(name):
-    """Lambdas trained for a method; a method without a prior has the single label "0"."""
+    """Lambdas trained for a method (its grid); a method without a prior has the single "0"."""
     method = METHODS[name]
     if method["prior"] == "none":
         return ["0"]
@@ -101,24 +137,55 @@ def run_dir(method, lam, seed):
     return f"results/runs/{method}/lambda_{lam}/seed_{seed}"
 
 
-def attribution_dir(method, lam, seed):
-    return f"results/attribute/{method}/lambda_{lam}/seed_{seed}"
+def select_dir(method, seed):
+    """The selection of one method and seed: its lambda grid's runs, chosen on validation."""
+    return f"results/select/{method}/seed_{seed}"
+
+
+def attribution_dir(method, seed):
+    return f"results/attribute/{method}/seed_{seed}"
+
+
+def consensus_dir(method):
+    return f"results/consensus/{method}"
+
+
+def enrich_table(method, kind):
+    """The enrichment of a method's consensus ranking (kind: prerank or ora)."""
+    return f"results/enrich/{method}/ranking.{kind}.tsv"
 
 
 def all_run_dirs():
     return [run_dir(*key) for key in run_keys()]
 
 
-def all_rankings():
-    return [f"{attribution_dir(*key)}/ranking.tsv" for key in run_keys()]
+def grid_runs(wildcards):
+    """The runs `aprior select` chooses among: one method and seed, every lambda."""
+    return [run_dir(wildcards.method, lam, wildcards.seed)
+            for lam in method_lambdas(wildcards.method)]
 
 
-def all_enrichment_tables():
-    """The GSEA prerank table of every run (what the report ranks pathways by)."""
-    return [
-        f"results/enrich/{method}/lambda_{lam}/seed_{seed}/ranking.prerank.tsv"
-        for method, lam, seed in run_keys()
-    ]
+def all_select_dirs():
+    return [select_dir(m, s) for m in METHODS for s in map(str, config["seeds"])]
+
+
+def method_rankings(wildcards):
+    """The seeds' rankings of one method (the ensemble `aprior consensus` summarises)."""
+    return [f"{attribution_dir(wildcards.method, s)}/ranking.tsv" for s in config["seeds"]]
+
+
+def report_options(wildcards, input):
+    """`aprior report` options: every chosen run, consensus and pathway table by method."""
+    options = []
+    for method in METHODS:
+        options += [f"--run {quote(method + '=' + select_dir(method, s))}"
+                    for s in config["seeds"]]
+        options.append(f"--consensus {quote(method + '=' + consensus_dir(method))}")
+        options += [f"--pathways {quote(method + '=' + enrich_table(method, kind))}"
+                    for kind in ("prerank", "ora")]
+    if input.truth:
+        options.append(f"--truth {quote(input.truth)}")
+    return " ".join(options)
 
 
 def wildcard_pattern(values):
@@ -172,11 +239,9 @@ def train_options(wildcards, input):
 
 
 def compare_baseline():
-    """Test every method against the plain model (`aprior compare` labels it "baseline")."""
-    if any(m["prior"] == "none" and "param-penalty" not in m.get("extra", "")
-           for m in METHODS.values()):
-        return "--baseline baseline"
-    return ""
+    """Test every method against the plain model, the method called "baseline" when there is
+    one (`aprior compare` names the selections by their method's folder)."""
+    return "--baseline baseline" if "baseline" in METHODS else ""
 
 
 def simulate_options():

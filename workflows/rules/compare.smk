@@ -1,9 +1,10 @@
-# Paired comparison of every run (methods x lambdas x seeds; pairs share seed and split).
+# Paired comparison of the methods' chosen runs (pairs share seed and split): accuracy and
+# the prior metrics, t-test and Wilcoxon against the baseline.
 
 
 rule compare:
     input:
-        runs=all_run_dirs(),
+        runs=all_select_dirs(),
     output:
         table="results/compare/comparison.tsv",
         tests="results/compare/paired_tests.tsv",
@@ -21,5 +22,5 @@ rule compare:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior compare {input.runs:q} {params.baseline}"
+        "aprior compare {input.runs:q} --method-name-from dirname {params.baseline}"
         ' -o "$(dirname {output.table:q})" > {log:q} 2>&1'

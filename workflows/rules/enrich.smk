@@ -1,15 +1,16 @@
-# Pathway enrichment (GSEA prerank and over-representation of the top genes) of each run's
-# gene ranking.
+# Pathway enrichment of each method's consensus ranking: GSEA prerank and over-representation
+# of the top genes, q-values per GMT file.
 
 
 rule enrich:
     input:
-        ranking="results/attribute/{method}/lambda_{lam}/seed_{seed}/ranking.tsv",
-        gmt=study("gmt"),
+        consensus="results/consensus/{method}",
+        gmt=study_list("gmt"),
     output:
-        prerank="results/enrich/{method}/lambda_{lam}/seed_{seed}/ranking.prerank.tsv",
-        ora="results/enrich/{method}/lambda_{lam}/seed_{seed}/ranking.ora.tsv",
+        prerank="results/enrich/{method}/ranking.prerank.tsv",
+        ora="results/enrich/{method}/ranking.ora.tsv",
     params:
+        gmt=lambda wildcards, input: repeated("--gmt", input.gmt),
         top_k=config["enrich"]["top_k"],
         permutations=config["enrich"]["permutations"],
         min_size=config["enrich"]["min_size"],
@@ -18,13 +19,13 @@ rule enrich:
     resources:
         **rule_resources("enrich"),
     log:
-        "logs/enrich/{method}/lambda_{lam}/seed_{seed}.log",
+        "logs/enrich/{method}.log",
     benchmark:
-        "benchmarks/enrich/{method}/lambda_{lam}/seed_{seed}.tsv"
+        "benchmarks/enrich/{method}.tsv"
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior enrich {input.ranking:q} --gmt {input.gmt:q} --method prerank,ora"
+        'aprior enrich "{input.consensus}/ranking.tsv" {params.gmt} --method prerank,ora'
         " --top-k {params.top_k} --permutations {params.permutations}"
-        " --min-size {params.min_size} --seed {wildcards.seed} --threads {threads}"
+        " --min-size {params.min_size} --seed 0 --threads {threads}"
         ' {params.extra} -o "$(dirname {output.prerank:q})" > {log:q} 2>&1'

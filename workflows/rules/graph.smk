@@ -4,11 +4,14 @@
 
 rule graph:
     input:
-        edges=study("edges"),
+        edges=study_list("edges"),
+        mapping=mapping_inputs(),
         expression="results/preprocess/seed_{seed}/expression.tsv",
     output:
         "results/graph/seed_{seed}/graph.npz",
     params:
+        edges=lambda wildcards, input: repeated("--edges", input.edges),
+        mapping=mapping_options(),
         threshold=config["graph"]["threshold"],
         normalized="--normalized" if config["graph"]["normalized"] else "",
     threads: rule_threads("graph")
@@ -21,17 +24,20 @@ rule graph:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior graph --edges {input.edges:q} --expression {input.expression:q}"
+        "aprior graph {params.edges} {params.mapping} --expression {input.expression:q}"
         " --threshold {params.threshold} {params.normalized} -o {output:q} > {log:q} 2>&1"
 
 
 rule random_graph:
     input:
-        edges=study("edges"),
+        edges=study_list("edges"),
+        mapping=mapping_inputs(),
         expression="results/preprocess/seed_{seed}/expression.tsv",
     output:
         "results/graph/seed_{seed}/random.npz",
     params:
+        edges=lambda wildcards, input: repeated("--edges", input.edges),
+        mapping=mapping_options(),
         threshold=config["graph"]["threshold"],
         kind=config["graph"]["random"],
         normalized="--normalized" if config["graph"]["normalized"] else "",
@@ -45,6 +51,6 @@ rule random_graph:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior graph --edges {input.edges:q} --expression {input.expression:q}"
+        "aprior graph {params.edges} {params.mapping} --expression {input.expression:q}"
         " --threshold {params.threshold} {params.normalized} --random {params.kind}"
         " --seed {wildcards.seed} -o {output:q} > {log:q} 2>&1"
