@@ -172,6 +172,7 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
                batches: pd.Series | None = None,
                combat: Callable[[pd.DataFrame, pd.Series], pd.DataFrame] | None = None,
                warn: Callable[[str], None] | None = None,
+               lengths_hint: str | None = None,
                ) -> tuple[pd.DataFrame, Scaler | None, dict[str, Any]]:
     """Run the preprocessing pipeline.
 
@@ -196,6 +197,8 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
         Function ``(x (samples, genes), batch (samples,)) -> corrected x``.
     warn
         Called with warning messages (e.g. the CLI logger).
+    lengths_hint
+        Added to the "genes have no length" error (e.g. which id column would match).
 
     Returns
     -------
@@ -243,10 +246,14 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
         missing = x.columns.difference(lengths.dropna().index)
         if len(missing):
             if not options.drop_missing_lengths:
+                advice = (lengths_hint + "; or pass --drop-missing-lengths" if lengths_hint
+                          else "check the id style (--strip-version) or pass "
+                               "--drop-missing-lengths")
                 raise UserInputError(
                     f"{len(missing)} of {x.shape[1]} genes have no length (e.g. {missing[0]!r}); "
-                    "check the id style (--strip-version) or pass --drop-missing-lengths")
-            warn(f"dropping {len(missing)} genes without a length (--drop-missing-lengths)")
+                    + advice)
+            warn(f"dropping {len(missing)} genes without a length (--drop-missing-lengths"
+                 + (f"; {lengths_hint}" if lengths_hint else "") + ")")
             before = x
             x = x.drop(columns=missing)
             report.add("drop_missing_lengths", before, x, dropped=len(missing))

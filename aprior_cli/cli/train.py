@@ -38,6 +38,8 @@ def _click_option(opt: Option) -> Callable:
     if opt.kind == "bool":
         return click.option(f"{flag}/--no-{flag[2:]}", _param_name(opt), default=None,
                             help=help_text)
+    if opt.kind == "multi":
+        return click.option(flag, _param_name(opt), multiple=True, default=None, help=help_text)
     if opt.choices is not None:
         ptype: Any = click.Choice(opt.choices)
     elif opt.kind == "int":
@@ -96,7 +98,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     from aprior_cli.training.config import load_yaml, resolve
 
     # the configuration first: a bad option fails before torch is even imported
-    cli_values = {opt.name: options[_param_name(opt)] for opt in OPTIONS}
+    cli_values = {opt.name: options[_param_name(opt)] or None if opt.kind == "multi"
+                  else options[_param_name(opt)] for opt in OPTIONS}
     yaml_values = load_yaml(config_file) if config_file else None
     cfg = resolve(yaml_values, cli_values)
 
@@ -108,6 +111,7 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         partial_dir,
         write_run_files,
     )
+    from aprior_cli.training.guidance import post_fit_warnings, pre_fit_warnings
     from aprior_cli.training.run import execute, prepare
 
     set_threads(cfg.threads)
@@ -131,8 +135,16 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
                                             overwrite=overwrite)
         log.info("training %s (%d samples x %d features, device %s)", target,
                  len(prep.data.samples), len(prep.data.features), device)
+        if prep.graph_stats:
+            from aprior_cli.graph_coverage import coverage_line
+
+            log.info("graph: %s", coverage_line(prep.graph_stats))
+        for line in pre_fit_warnings(prep):
+            log.warning("warning: %s", line)
         result = execute(prep, device, checkpoint_path=partial / "checkpoint.pt",
                          resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
+        for line in post_fit_warnings(result.metrics, result.fit):
+            log.warning("warning: %s", line)
         write_run_files(partial, model=result.model, cfg=prep.cfg, model_spec=prep.model_spec(),
                         metrics=result.metrics, history=result.fit.history,
                         splits=prep.splits_table(), features=prep.data.features,
@@ -165,11 +177,14 @@ def write_prior_outputs(prior: Any, run_dir: Path, seed: int) -> None:
 def read_inputs(cfg: Any) -> dict[str, Any]:
     """Read the files the config names (tables, graphs, split file)."""
     from aprior_cli.io.graph_npz import load_graph
+    from aprior_cli.io.labels import LabelSpec, read_labels
+    from aprior_cli.io.long_table import parse_long_columns, read_expression
     from aprior_cli.io.tables import read_table
 
+    long_columns = parse_long_columns(cfg.expression_long, "--expression-long")
     inputs: dict[str, Any] = {
-        "expression": read_table(cfg.expression, index_col=0),
-        "labels": read_table(cfg.labels),
+        "expression": read_expression(cfg.expression, long_columns),
+        "labels": read_labels(cfg.labels, LabelSpec.from_mapping(cfg.to_dict())),
         "graph": load_graph(cfg.graph) if cfg.graph else None,
         "eval_graph": load_graph(cfg.eval_graph) if cfg.eval_graph else None,
         "meta_features": read_table(cfg.meta_features) if cfg.meta_features else None,

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.tables import TEXT_FORMATS, read_table, table_format
+from aprior_cli.messages import capped
 
 
-def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
+def read_counts(path: str | os.PathLike, genes_as_rows: bool, id_column: str | None = None,
+                annotation_columns: Sequence[str] = (),
+                with_annotation: bool = False) -> Any:
     """Read a count matrix and return it as (samples, genes).
 
     Parameters
@@ -24,11 +29,36 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
         observations are genes.
     genes_as_rows
         The declared orientation (no guessing).
+    id_column
+        Column holding the row ids (default: the first), e.g. ``display_label`` of a Beat
+        AML table whose first column is an Ensembl id (text and parquet formats).
+    annotation_columns
+        Other non-count columns (``stable_id, description, biotype``): set aside, not counts.
+    with_annotation
+        Also return the annotation columns, indexed like the matrix's columns (genes when
+        ``genes_as_rows``), or None.
     """
     path = Path(path)
     fmt = table_format(path)
+    annotation = None
     if fmt == ".h5ad":
+        if id_column or annotation_columns:
+            raise UserInputError(f"{path}: --id-column/--annotation-columns are for text and "
+                                 "parquet tables (an .h5ad keeps ids in obs/var names)")
         df = read_table(path)
+    elif id_column or annotation_columns:
+        df = read_table(path)
+        id_column = id_column or str(df.columns[0])
+        wanted = [id_column, *annotation_columns]
+        missing = [c for c in wanted if c not in df.columns]
+        if missing:
+            raise UserInputError(f"{path}: no column {missing[0]!r} (--id-column/"
+                                 f"--annotation-columns); columns: {capped(df.columns, shown=8)}")
+        ids = _id_column(df[id_column])
+        annotation = df[list(annotation_columns)].copy()
+        annotation.index = ids
+        df = df.drop(columns=wanted)
+        df.index = ids
     else:
         df = read_table(path, index_col=0)
         if fmt in TEXT_FORMATS:
@@ -46,7 +76,7 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool) -> pd.DataFrame:
         df = df.T
     df.index.name = "sample"
     df.columns.name = None
-    return df
+    return (df, annotation) if with_annotation else df
 
 
 def _id_column(series: pd.Series) -> pd.Index:
@@ -58,15 +88,27 @@ def _id_column(series: pd.Series) -> pd.Index:
     return pd.Index(series.astype(str))
 
 
+LENGTH_DUPLICATE_POLICIES = ("error", "max", "mean")
+
+
 def read_gene_lengths(path: str | os.PathLike, length_column: str = "length",
-                      gene_column: str | None = None) -> pd.Series:
+                      gene_column: str | None = None, duplicates: str = "error") -> pd.Series:
     """Gene lengths (bp) from a table with a gene id column (default: the first) and a
-    ``length`` column. Duplicated gene ids with different lengths are an error."""
+    ``length`` column.
+
+    A gene id listed twice with the same length is kept once; with different lengths
+    (e.g. one symbol for two Ensembl genes) ``duplicates`` decides: ``error``, or the
+    ``max`` or ``mean`` of its lengths.
+    """
+    if duplicates not in LENGTH_DUPLICATE_POLICIES:
+        raise UserInputError(f"--lengths-duplicates: unknown policy {duplicates!r}; use "
+                             f"{', '.join(LENGTH_DUPLICATE_POLICIES)}")
     df = read_table(path)
     gene_column = gene_column or str(df.columns[0])
-    for col in (gene_column, length_column):
+    for col, opt in ((gene_column, "--lengths-gene-column"), (length_column, "--length-column")):
         if col not in df.columns:
-            raise UserInputError(f"{path}: no column {col!r} (columns: {', '.join(map(str, df.columns))})")
+            raise UserInputError(f"{path}: no column {col!r} ({opt}); columns: "
+                                 f"{capped(df.columns, shown=8)}")
     lengths = pd.to_numeric(df[length_column], errors="coerce")
     bad = lengths.isna() | ~np.isfinite(lengths) | (lengths <= 0)
     if bad.any():
@@ -78,7 +120,12 @@ def read_gene_lengths(path: str | os.PathLike, length_column: str = "length",
     out = out[out.index != "<NA>"]
     dup = out.groupby(level=0).nunique()
     if (dup > 1).any():
-        raise UserInputError(f"{path}: gene {dup.index[dup > 1][0]!r} has several different lengths")
+        if duplicates == "error":
+            bad = dup.index[dup > 1]
+            raise UserInputError(f"{path}: gene {bad[0]!r} has several different lengths "
+                                 f"({len(bad):,} such ids); choose --lengths-duplicates max|mean")
+        combined = out.groupby(level=0, sort=False).agg(duplicates)
+        return combined.rename("length")
     return out[~out.index.duplicated()]
 
 
@@ -151,7 +198,7 @@ def read_mapping(path: str | os.PathLike, map_from: str, map_to: str) -> pd.Data
     for col, opt in ((map_from, "--map-from"), (map_to, "--map-to")):
         if col not in df.columns:
             raise UserInputError(f"{opt}: {path} has no column {col!r} "
-                                 f"(columns: {', '.join(map(str, df.columns))})")
+                                 f"(columns: {capped(df.columns, shown=8)})")
     out = pd.DataFrame({"source": _id_column(df[map_from]), "target": _id_column(df[map_to])})
     empty = {"", "nan", "<NA>", "None"}
     out = out[~out["source"].isin(empty) & ~out["target"].isin(empty)]

@@ -86,8 +86,13 @@ def _read_h5ad(path: Path) -> pd.DataFrame:
                         columns=adata.var_names.astype(str))
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True) -> Path:
-    """Write ``df`` atomically in the format given by ``path``'s extension; return the path."""
+def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True,
+                obs: pd.DataFrame | None = None) -> Path:
+    """Write ``df`` atomically in the format given by ``path``'s extension; return the path.
+
+    ``.h5ad``: rows are ``obs_names``, columns ``var_names``; ``obs`` (indexed by row name)
+    adds its columns to ``.obs`` (rows without an entry get missing values).
+    """
     path = Path(path)
     fmt = table_format(path)
     with atomic_path(path) as tmp:
@@ -105,5 +110,11 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True) -
             adata = anndata.AnnData(X=df.to_numpy(dtype=np.float32))
             adata.obs_names = [str(i) for i in df.index]
             adata.var_names = [str(c) for c in df.columns]
+            if obs is not None and len(obs.columns):
+                extra = obs.copy()
+                extra.index = extra.index.astype(str)
+                extra = extra[~extra.index.duplicated()].reindex(adata.obs_names)
+                for col in extra.columns:
+                    adata.obs[str(col)] = extra[col].to_numpy()
             adata.write_h5ad(tmp)
     return path
