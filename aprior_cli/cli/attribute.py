@@ -12,11 +12,13 @@ from aprior_cli.cli.common import (
     device_option,
     echo_summary,
     handle_errors,
+    label_options,
     outdir_option,
     seed_option,
     threads_option,
     verbosity_options,
 )
+from aprior_cli.messages import capped
 
 log = logging.getLogger("aprior.attribute")
 
@@ -25,8 +27,15 @@ log = logging.getLogger("aprior.attribute")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--expression", required=True, type=click.Path(dir_okay=False),
               help="Expression table (samples as rows) containing the run's features.")
+@click.option("--expression-long", default=None, metavar="SAMPLE,GENE,VALUE",
+              help="--expression is a long table with these columns [default: as the run "
+                   "was trained].")
 @click.option("--labels", type=click.Path(dir_okay=False), default=None,
-              help="Labels table (needed for covariates and for multiclass true classes).")
+              help="Labels table (needed for covariates and for multiclass true classes); "
+                   "read with the run's label columns and filters unless overridden.")
+@label_options(defaults_from_run=True)
+@click.option("--unmatched-labels", type=click.Choice(["error", "drop"]), default=None,
+              help="Label rows without expression [default: as in the run's config].")
 @click.option("--split", "split", type=click.Choice(["test", "val", "train", "all"]),
               default="test", show_default=True,
               help="Samples to explain (by the run's splits.tsv); all = every sample given.")
@@ -46,9 +55,12 @@ log = logging.getLogger("aprior.attribute")
 @outdir_option()
 @verbosity_options
 @handle_errors
-def command(run_dir: str, expression: str, labels: str | None, split: str, n_samples: int,
-            references: str, chunk_size: int | None, target_class: str | None, seed: int,
-            device: str, threads: int | None, outdir: str, verbose: int, quiet: bool) -> None:
+def command(run_dir: str, expression: str, expression_long: str | None, labels: str | None,
+            sample_column: str | None, target_column: str | None, group_column: str | None,
+            labels_where: tuple[str, ...], unmatched_labels: str | None, split: str,
+            n_samples: int, references: str, chunk_size: int | None,
+            target_class: str | None, seed: int, device: str, threads: int | None,
+            outdir: str, verbose: int, quiet: bool) -> None:
     """Explain a trained run: per-sample EG matrix and global ranking.
 
     \b
@@ -56,39 +68,41 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
       attributions.tsv   samples x features expected gradients
       ranking.tsv        feature, mean_abs_attribution, rank (1 = most important)
       completeness.json  summary of sum(phi) - (f(x) - E f(x')) (shrinks with --n-samples)
+                         and attribution_unit (regression: the target's own units)
+
+    \b
+    Example:
+      aprior attribute runs/graph_seed0 --expression expr.tsv --labels labels.tsv \\
+          --n-samples 200 -o attr/graph_seed0
     """
     import numpy as np
     import pandas as pd
 
+    from aprior_cli.cli.run_data import label_spec, run_rows
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_write_json
     from aprior_cli.io.run_dir import load_run
-    from aprior_cli.io.tables import read_table, write_table
-    from aprior_cli.training.attribute import attribute, completeness_summary, global_ranking
-    from aprior_cli.training.data import align, prepare_expression
+    from aprior_cli.io.tables import write_table
+    from aprior_cli.training.attribute import (
+        attribute,
+        attribution_unit,
+        completeness_summary,
+        global_ranking,
+    )
 
     set_threads(threads)
     dev = resolve_device(device)
     run = load_run(run_dir)
     spec = run.spec
-    expr = read_table(expression, index_col=0)
-    if labels is not None:
-        data = align(expr, read_table(labels), spec["task"], covariates=spec["covariates"],
-                     classes=spec["classes"], features=run.features, n_genes=spec["n_genes"],
-                     allow_missing_target=True, expression_name=expression, labels_name=labels)
-        x, samples, y = data.x, data.samples, data.y
-    else:
-        if spec["covariates"]:
-            raise UserInputError(f"{run_dir}: the model uses covariates "
-                                 f"({', '.join(spec['covariates'])}); give --labels")
-        expr = prepare_expression(expr, expression)
-        missing = [f for f in run.features if f not in expr.columns]
-        if missing:
-            raise UserInputError(f"{expression}: {len(missing)} model feature(s) missing, "
-                                 f"e.g. {', '.join(missing[:3])}")
-        x = expr[run.features].to_numpy(dtype=np.float32)
-        samples, y = list(expr.index), np.full(len(expr), np.nan)
+    if labels is None and (sample_column or target_column or group_column or labels_where
+                           or unmatched_labels):
+        raise UserInputError("--sample-column/--target-column/--group-column/--labels-where/"
+                             "--unmatched-labels describe --labels; give --labels")
+    rows = run_rows(run, expression, expression_long, labels,
+                    label_spec(run.cfg, sample_column, target_column, group_column,
+                               labels_where), unmatched_labels)
+    x, samples, y = rows.x, rows.samples, rows.y
     split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
     sample_split = np.array([split_of.get(s, "") for s in samples], dtype=object)
     chosen = np.ones(len(samples), bool) if split == "all" else sample_split == split
@@ -105,7 +119,7 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
         if target_class is not None:
             if target_class not in classes:
                 raise UserInputError(f"--target: {target_class!r} is not a class of the model "
-                                     f"({', '.join(classes)})")
+                                     f"({capped(classes, shown=8)})")
             target = classes.index(target_class)
         else:
             yc = y[chosen]
@@ -118,18 +132,20 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     model = run.build_model(dev)
     phi, residual = attribute(model, x[chosen], x[ref_mask], n_samples=n_samples, target=target,
                               chunk_size=chunk_size, seed=seed, device=dev)
-    chosen_samples = [s for s, c in zip(samples, chosen, strict=True) if c]
+    chosen_samples = [s for s, c in zip(rows.ids, chosen, strict=True) if c]
     out = Path(outdir)
     attributions = pd.DataFrame(phi, index=pd.Index(chosen_samples, name="sample"),
                                 columns=run.features)
     ranking = global_ranking(phi, run.features)
     summary = completeness_summary(residual, phi)
+    unit = attribution_unit(spec, run.cfg.target_column)
     summary.update({"run": str(run.path), "split": split, "n_references": int(ref_mask.sum()),
-                    "n_samples_per_input": n_samples, "seed": seed})
+                    "n_samples_per_input": n_samples, "seed": seed,
+                    "attribution_unit": unit, "target_scaling": run.target_scaling.to_dict()})
     write_table(attributions, out / "attributions.tsv")
     write_table(ranking, out / "ranking.tsv", index=False)
     atomic_write_json(out / "completeness.json", summary)
     top = ", ".join(ranking["feature"].head(5))
     echo_summary(quiet, f"{out}: {len(chosen_samples)} samples x {len(run.features)} features "
-                 f"explained ({n_samples} references each); relative completeness residual "
-                 f"{summary['relative_residual']:.3g}; top features: {top}")
+                 f"explained ({n_samples} references each; unit: {unit}); relative "
+                 f"completeness residual {summary['relative_residual']:.3g}; top features: {top}")

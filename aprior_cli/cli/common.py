@@ -86,10 +86,12 @@ def handle_errors(f: Callable) -> Callable:
 
 
 def _one_line(exc: BaseException) -> str:
+    from aprior_cli.messages import one_line
+
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, FileNotFoundError) and exc.filename:
         text = f"{exc.filename}: file not found"
-    return " ".join(text.split())
+    return one_line(text)  # one short line, even if a message forgot to cap a list
 
 
 def echo_summary(quiet: bool, text: str) -> None:

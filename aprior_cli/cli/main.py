@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "preprocess": ("aprior_cli.cli.preprocess", "Raw counts -> FPKM/TPM -> filters -> log2 -> z-score."),
     "graph": ("aprior_cli.cli.graph", "Gene-gene edge files -> sparse adjacency + Laplacian (.npz)."),
     "train": ("aprior_cli.cli.train", "Train a model with an attribution prior; write a run directory."),
+    "predict": ("aprior_cli.cli.predict", "Predictions of a trained run, in the target's own units."),
     "attribute": ("aprior_cli.cli.attribute", "Expected-gradients attributions and a global ranking."),
     "enrich": ("aprior_cli.cli.enrich", "GSEA prerank and over-representation of a ranking (FDR)."),
     "compare": ("aprior_cli.cli.compare", "Paired comparison of run directories (t-test, Wilcoxon)."),

@@ -49,6 +49,10 @@ def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, p
 
     Writes OUTDIR/moons.tsv (p, method, mean_accuracy, sem, n_datasets), moons_runs.tsv
     (every run) and moons.png (accuracy vs p with standard-error bars).
+
+    \b
+    Example:
+      aprior moons -o moons --quick
     """
     from aprior_cli.dapr.fit import FitConfig
     from aprior_cli.dapr.moons import parse_p_values, run_moons

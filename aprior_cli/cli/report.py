@@ -110,6 +110,11 @@ def command(run_dirs: tuple[str, ...], enrich_tables: tuple[str, ...], compare_d
     """Write one self-contained HTML page: comparison table, plots and top pathways.
 
     RUN_DIRS are `aprior train` run directories laid out as <method>/lambda_<x>/seed_<n>.
+
+    \b
+    Example:
+      aprior report runs/*/lambda_*/seed_* --enrich enrich/*/ranking.prerank.tsv \\
+          --compare comparison -o report.html
     """
     from aprior_cli.io import read_table
     from aprior_cli.io.atomic import atomic_write_text

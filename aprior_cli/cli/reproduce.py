@@ -54,6 +54,10 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
       figure.png      the figure
       summary.json    settings, seed, headline numbers, run time
       <name>.tsv      further tables (paired tests, curves, enrichment counts, ...)
+
+    \b
+    Example:
+      aprior reproduce eg-convergence -o conv --quick
     """
     from pathlib import Path
 

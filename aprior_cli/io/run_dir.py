@@ -148,8 +148,19 @@ class SavedRun:
     metrics: dict[str, Any]
     splits: pd.DataFrame
 
-    def build_model(self, device: torch.device | str = "cpu") -> nn.Module:
-        """The network with the saved weights (loaded with ``weights_only=True``), eval mode."""
+    @property
+    def target_scaling(self) -> Any:
+        """The regression target scaling the network was trained with (model.json)."""
+        from aprior_cli.training.target_scaling import TargetScaling
+
+        return TargetScaling.from_dict(self.spec.get("target_scaling"))
+
+    def build_model(self, device: torch.device | str = "cpu",
+                    original_units: bool = True) -> nn.Module:
+        """The network with the saved weights (loaded with ``weights_only=True``), eval mode;
+        with ``original_units`` wrapped so it predicts in the target's own units (a run
+        trained with ``--target-scaling standard``; see
+        :mod:`aprior_cli.training.target_scaling`)."""
         from aprior_cli.models import build_mlp
 
         c = self.cfg
@@ -161,6 +172,8 @@ class SavedRun:
         except Exception as exc:  # noqa: BLE001 - any unreadable weights file is a user problem
             raise UserInputError(f"{self.path / 'model.pt'}: cannot load weights "
                                  f"({str(exc).splitlines()[0]})") from None
+        if original_units:
+            model = self.target_scaling.wrap(model)
         return model.to(device).eval()
 
 

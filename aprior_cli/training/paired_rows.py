@@ -126,10 +126,24 @@ def split_rows(method: str, samples: Sequence[str], val_fraction: float, test_fr
         log.info("rows repeat sample ids: --split random assigns whole samples")
     elif method == "group" and groups is None:
         groups = np.asarray(samples, dtype=object)
+    elif method == "group":
+        check_one_group_per_sample(samples, groups)
     out = make_split(method, samples, val_fraction, test_fraction, seed, y=y, groups=groups,
                      table=table)
     check_one_split_per_sample(samples, out)
     return out
+
+
+def check_one_group_per_sample(samples: Sequence[str], groups: np.ndarray) -> None:
+    """Raise when a repeated sample's rows carry different groups."""
+    frame = pd.DataFrame({"sample": list(samples), "group": np.asarray(groups).astype(str)})
+    n = frame.groupby("sample", sort=False)["group"].nunique()
+    if (n > 1).any():
+        bad = n.index[n > 1]
+        values = frame.loc[frame["sample"] == bad[0], "group"].unique()
+        raise UserInputError(f"--group-column: sample {bad[0]!r} has rows in groups "
+                             f"{capped(values, quote=True)} ({len(bad):,} such samples); a "
+                             "sample's rows must share one group")
 
 
 def check_one_split_per_sample(samples: Sequence[str], split: np.ndarray) -> None:

@@ -68,14 +68,15 @@ class TargetScaling:
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "mean": self.mean, "sd": self.sd,
-                "fitted_on": f"training samples (n={self.n_fitted})"}
+                "n_fitted": self.n_fitted, "fitted_on": "training rows"}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> TargetScaling:
         """From ``model.json``'s ``target_scaling`` entry (absent: no scaling)."""
         if not data or data.get("method", "none") == "none":
             return cls()
-        return cls(str(data["method"]), float(data["mean"]), float(data["sd"]))
+        return cls(str(data["method"]), float(data["mean"]), float(data["sd"]),
+                   int(data.get("n_fitted", 0)))
 
 
 class OriginalUnits(nn.Module):
