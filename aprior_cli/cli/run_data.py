@@ -9,7 +9,7 @@ the run's feature order. Shared so both commands read data the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,12 +32,15 @@ class RunRows:
         Sample id of each row (n,).
     y
         Encoded targets (n,), NaN when unknown.
+    dropped_samples
+        Label rows left out for lack of expression (``--unmatched-labels drop``).
     """
 
     x: np.ndarray
     ids: list[str]
     samples: list[str]
     y: np.ndarray
+    dropped_samples: list[str] = field(default_factory=list)
 
 
 def label_spec(run_cfg: Any, sample_column: str | None, target_column: str | None,
@@ -72,7 +75,8 @@ def run_rows(run: Any, expression: str, expression_long: str | None, labels: str
                      n_genes=model["n_genes"], allow_missing_target=True,
                      expression_name=expression, labels_name=labels,
                      unmatched=unmatched or run.cfg.unmatched_labels)
-        return RunRows(x=data.x, ids=data.ids, samples=data.samples, y=data.y)
+        return RunRows(x=data.x, ids=data.ids, samples=data.samples, y=data.y,
+                       dropped_samples=data.dropped_samples)
     if model["covariates"]:
         raise UserInputError(f"{run.path}: the model uses covariates "
                              f"({capped(model['covariates'])}); give --labels")

@@ -104,14 +104,14 @@ def command(labels: str, method: str, val_fraction: float, test_fraction: float,
     if method == "group" and "group" not in table.columns and not samples.duplicated().any():
         raise UserInputError(f"{labels}: --method group needs a group column "
                              f"(--group-column; columns: {capped(table.columns, shown=8)})")
-    if samples.duplicated().any() and method != "stratified":
-        log.info("%s: rows repeat sample ids; each sample's rows stay in one split", labels)
     y = table["target"].astype(str).to_numpy() if method == "stratified" else None
     groups = (table["group"].astype(str).to_numpy(dtype=object)
               if method == "group" and "group" in table.columns else None)
     split = split_rows(method, list(samples), val_fraction, test_fraction, seed, y=y,
                        groups=groups)
     result = sample_splits(list(samples), np.asarray(split, dtype=object))
+    if len(result) < len(samples):
+        log.info("%s: rows repeat sample ids; each sample's rows are in one split", labels)
     if train_output is not None and Path(train_output).resolve() == Path(output).resolve():
         raise UserInputError("--train-samples: must differ from --output")
     # both files or neither: the second rename happens only if the first write succeeded

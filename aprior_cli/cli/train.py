@@ -126,6 +126,12 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         run_cfg = cfg.with_lambda(lam)
         target = out / lambda_dirname(lam) if grid else out
         runs.append((target, prepare(run_cfg, **inputs)))
+    from aprior_cli.training.paired_rows import unmatched_warning
+
+    note = unmatched_warning(runs[0][1].data.dropped_samples, len(runs[0][1].data.samples),
+                             str(cfg.labels), str(cfg.expression))
+    if note:  # after every check passed: an error stays the only line
+        log.warning("warning: %s", note)
     for target, prep in runs:
         if grid and resume and is_complete(target):
             log.info("%s: already finished, skipped", target)
@@ -143,7 +149,7 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
             log.warning("warning: %s", line)
         result = execute(prep, device, checkpoint_path=partial / "checkpoint.pt",
                          resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
-        for line in post_fit_warnings(result.metrics, result.fit):
+        for line in post_fit_warnings(prep, result.metrics, result.fit):
             log.warning("warning: %s", line)
         write_run_files(partial, model=result.model, cfg=prep.cfg, model_spec=prep.model_spec(),
                         metrics=result.metrics, history=result.fit.history,

@@ -9,7 +9,7 @@ expression samples without a label are ignored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,9 @@ class TrainingData:
     row_ids
         Row names (n,) when rows repeat a sample id (``sample|drug=X``, see
         :mod:`aprior_cli.training.paired_rows`); None when every row is its own sample.
-    labels_dropped
-        Label rows left out because their sample has no expression (``unmatched="drop"``).
+    dropped_samples
+        Samples of the label rows left out because they have no expression
+        (``unmatched="drop"``), one entry per row.
     """
 
     x: np.ndarray
@@ -56,7 +57,11 @@ class TrainingData:
     classes: list[str] | None
     groups: np.ndarray | None
     row_ids: list[str] | None = None
-    labels_dropped: int = 0
+    dropped_samples: list[str] = field(default_factory=list)
+
+    @property
+    def labels_dropped(self) -> int:
+        return len(self.dropped_samples)
 
     @property
     def genes(self) -> list[str]:
@@ -241,8 +246,8 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
                              f"(columns: {capped(labels.columns, shown=8)})")
     labels = labels.copy()
     labels["sample"] = labels["sample"].map(_label_str)
-    labels, n_dropped = drop_unmatched(labels, expression.index, unmatched, labels_name,
-                                       expression_name)
+    labels, dropped = drop_unmatched(labels, expression.index, unmatched, labels_name,
+                                     expression_name)
     row_ids = paired_row_ids(labels, covariates, labels_name)
     labels = labels.set_index("sample", drop=False)
     if features is None:
@@ -270,4 +275,4 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
     groups = labels["group"].map(_label_str).to_numpy() if "group" in labels.columns else None
     return TrainingData(x=x, y=y, samples=list(labels.index), features=genes + list(cov.columns),
                         n_genes=len(genes), classes=list(classes) if classes else None,
-                        groups=groups, row_ids=row_ids, labels_dropped=n_dropped)
+                        groups=groups, row_ids=row_ids, dropped_samples=dropped)

@@ -37,18 +37,20 @@ log = logging.getLogger("aprior.data")
 
 def drop_unmatched(labels: pd.DataFrame, expression_samples: pd.Index, policy: str,
                    labels_name: str = "labels", expression_name: str = "expression"
-                   ) -> tuple[pd.DataFrame, int]:
+                   ) -> tuple[pd.DataFrame, list[str]]:
     """Rows of ``labels`` (canonical ``sample`` column) whose sample is in the expression.
 
-    Returns the kept rows and how many were dropped; raises when ``policy`` is ``error`` and
-    a row is unmatched, or when no row matches at all.
+    Returns the kept rows and the samples of the dropped rows (one per dropped row); raises
+    when ``policy`` is ``error`` and a row is unmatched, or when no row matches at all.
+    Nothing is logged here (a later error must stay the only line): see
+    :func:`unmatched_warning`.
     """
     if policy not in ("error", "drop"):
         raise UserInputError(f"--unmatched-labels: unknown policy {policy!r}; use error or drop")
     present = labels["sample"].isin(set(map(str, expression_samples))).to_numpy()
     n_out = int((~present).sum())
     if n_out == 0:
-        return labels, 0
+        return labels, []
     unknown = pd.unique(labels.loc[~present, "sample"])
     if not present.any():
         raise UserInputError(
@@ -60,10 +62,18 @@ def drop_unmatched(labels: pd.DataFrame, expression_samples: pd.Index, policy: s
             f"{labels_name}: {len(unknown):,} sample(s) not in {expression_name}: "
             f"{capped(unknown)}; pass --unmatched-labels drop to use the "
             f"{int(present.sum()):,} label rows that have expression")
-    log.warning("%s: %d of %d label rows have no expression in %s and are left out "
-                "(--unmatched-labels drop): %s", labels_name, n_out, len(labels),
-                expression_name, capped(unknown))
-    return labels.loc[present].reset_index(drop=True), n_out
+    dropped = labels.loc[~present, "sample"].astype(str).tolist()
+    return labels.loc[present].reset_index(drop=True), dropped
+
+
+def unmatched_warning(dropped: list[str], n_kept: int, labels_name: str,
+                      expression_name: str) -> str | None:
+    """The one warning line for label rows left out by ``--unmatched-labels drop``."""
+    if not dropped:
+        return None
+    return (f"{labels_name}: {len(dropped):,} of {len(dropped) + n_kept:,} label rows have no "
+            f"expression in {expression_name} and are left out (--unmatched-labels drop): "
+            f"{capped(pd.unique(pd.Series(dropped)))}")
 
 
 def paired_row_ids(labels: pd.DataFrame, covariates: Sequence[str],
@@ -123,7 +133,7 @@ def split_rows(method: str, samples: Sequence[str], val_fraction: float, test_fr
                              "sample's rows together; use --split random or group")
     if method == "random":
         method, groups = "group", np.asarray(samples, dtype=object)
-        log.info("rows repeat sample ids: --split random assigns whole samples")
+        log.debug("rows repeat sample ids: --split random assigns whole samples")
     elif method == "group" and groups is None:
         groups = np.asarray(samples, dtype=object)
     elif method == "group":
