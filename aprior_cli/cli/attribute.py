@@ -28,8 +28,8 @@ log = logging.getLogger("aprior.attribute")
 @click.option("--expression", required=True, type=click.Path(dir_okay=False),
               help="Expression table (samples as rows) containing the run's features.")
 @click.option("--expression-long", default=None, metavar="SAMPLE,GENE,VALUE",
-              help="--expression is a long table with these columns [default: as the run "
-                   "was trained].")
+              help="--expression is a long table with these columns [default: the run's "
+                   "--expression-long when --expression is the file it was trained on].")
 @click.option("--labels", type=click.Path(dir_okay=False), default=None,
               help="Labels table (needed for covariates and for multiclass true classes); "
                    "read with the run's label columns and filters unless overridden.")
@@ -101,7 +101,8 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
                              "--unmatched-labels describe --labels; give --labels")
     rows = run_rows(run, expression, expression_long, labels,
                     label_spec(run.cfg, sample_column, target_column, group_column,
-                               labels_where), unmatched_labels)
+                               labels_where), unmatched_labels,
+                    require_target=target_column is not None)
     x, samples, y = rows.x, rows.samples, rows.y
     split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
     sample_split = np.array([split_of.get(s, "") for s in samples], dtype=object)

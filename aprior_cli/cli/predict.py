@@ -22,8 +22,8 @@ from aprior_cli.cli.common import (
               help="Expression table (samples as rows, preprocessed like the run's, e.g. with "
                    "aprior preprocess --apply-scaler) containing the run's genes.")
 @click.option("--expression-long", default=None, metavar="SAMPLE,GENE,VALUE",
-              help="--expression is a long table with these columns [default: as the run "
-                   "was trained].")
+              help="--expression is a long table with these columns [default: the run's "
+                   "--expression-long when --expression is the file it was trained on].")
 @click.option("--labels", type=click.Path(dir_okay=False), default=None,
               help="Labels table: needed for covariates; its targets, when present, are "
                    "copied beside the predictions.")
@@ -79,7 +79,8 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
                              "--unmatched-labels describe --labels; give --labels")
     rows = run_rows(run, expression, expression_long, labels,
                     label_spec(run.cfg, sample_column, target_column, group_column,
-                               labels_where), unmatched_labels)
+                               labels_where), unmatched_labels,
+                    require_target=target_column is not None)
     split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
     row_split = np.array([split_of.get(s, "") for s in rows.samples], dtype=object)
     chosen = np.ones(len(rows.ids), bool) if split == "all" else row_split == split

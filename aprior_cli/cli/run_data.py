@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,20 +57,38 @@ def label_spec(run_cfg: Any, sample_column: str | None, target_column: str | Non
                      where=tuple(labels_where) if labels_where else base.where)
 
 
+def default_long_columns(run: Any, expression: str) -> list[str] | None:
+    """The run's ``--expression-long`` when ``expression`` is the very file it trained on
+    (the same file is read the same way); otherwise None (a wide table)."""
+    saved = list(getattr(run.cfg, "expression_long", []) or [])
+    trained_on = getattr(run.cfg, "expression", None)
+    if not saved or not trained_on:
+        return None
+    try:
+        same = Path(expression).resolve() == Path(trained_on).resolve()
+    except OSError:  # pragma: no cover - unresolvable paths are simply different
+        same = False
+    return saved if same else None
+
+
 def run_rows(run: Any, expression: str, expression_long: str | None, labels: str | None,
-             spec: Any, unmatched: str | None) -> RunRows:
-    """Read ``expression`` (and ``labels``) into the inputs of ``run`` (module docstring)."""
+             spec: Any, unmatched: str | None, require_target: bool = False) -> RunRows:
+    """Read ``expression`` (and ``labels``) into the inputs of ``run`` (module docstring).
+
+    The labels' target column is used when present; with ``require_target`` (the user named
+    it) it must exist.
+    """
     from aprior_cli.io.labels import read_labels
     from aprior_cli.io.long_table import parse_long_columns, read_expression
     from aprior_cli.training.data import align, prepare_expression
 
-    saved_long = list(getattr(run.cfg, "expression_long", []) or [])
     long_columns = parse_long_columns(expression_long if expression_long is not None
-                                      else saved_long or None, "--expression-long")
+                                      else default_long_columns(run, expression),
+                                      "--expression-long")
     expr = read_expression(expression, long_columns)
     model = run.spec
     if labels is not None:
-        table = read_labels(labels, spec, need_target=False)
+        table = read_labels(labels, spec, need_target=require_target)
         data = align(expr, table, model["task"], covariates=model["covariates"],
                      classes=model["classes"], features=run.features,
                      n_genes=model["n_genes"], allow_missing_target=True,
