@@ -80,11 +80,16 @@ def read_counts(path: str | os.PathLike, genes_as_rows: bool, id_column: str | N
 
 
 def _id_column(series: pd.Series) -> pd.Index:
-    """Ids as strings; integer-valued floats (Entrez ids read with NaNs) lose their ``.0``."""
+    """Ids as strings; integer-valued floats (Entrez ids read with NaNs, or written as
+    ``7157.0`` text by a program that read them so) lose their ``.0``."""
     if pd.api.types.is_float_dtype(series):
         finite = series.dropna()
         if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
             series = series.astype("Int64")
+    elif series.dtype == object:
+        text = series.dropna().astype(str)
+        if len(text) and text.str.fullmatch(r"\d+\.0").all():
+            series = series.map(lambda v: v[:-2] if isinstance(v, str) else v)
     return pd.Index(series.astype(str))
 
 
