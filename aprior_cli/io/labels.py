@@ -12,7 +12,8 @@ Every command that reads labels (``split``, ``train``, ``attribute``, ``predict`
 * ``--labels-where COLUMN=VALUE`` (or ``COLUMN!=VALUE``), repeatable, keeps the matching rows
   before anything else happens -- one drug of a table holding several. Filters on different
   columns must all hold; several ``=`` filters on one column keep rows matching any of them.
-  Values compare as text (``1017`` matches an integer or ``1017.0`` column).
+  Values compare as text (``1017`` matches an integer or ``1017.0`` column); an empty value
+  means a missing cell (``COLUMN!=`` keeps the rows where COLUMN is filled in).
 * ``.h5ad`` labels are the AnnData ``.obs`` table; the sample id is ``obs_names`` unless the
   sample column names an ``.obs`` column.
 
@@ -86,7 +87,7 @@ def parse_where(expressions: Sequence[str], option: str = "--labels-where") -> l
         column, sep, value = str(text).partition("=")
         negate = column.endswith("!")
         column = column[:-1] if negate else column
-        if not sep or not column.strip() or value == "":
+        if not sep or not column.strip():
             raise UserInputError(f"{option}: {text!r} is not COLUMN=VALUE (or COLUMN!=VALUE)")
         out.append(RowFilter(column.strip(), value.strip(), negate))
     return out
@@ -119,7 +120,7 @@ def apply_filters(table: pd.DataFrame, filters: Sequence[RowFilter], source: str
         wanted = [f.value for f in conditions if not f.negate]
         if wanted:
             hit = text.isin(wanted).to_numpy()
-            if not hit.any():
+            if not hit.any() and wanted != [""]:
                 values = sorted(pd.unique(text[text != ""]), key=str)
                 close = difflib.get_close_matches(wanted[0], values, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
@@ -208,10 +209,13 @@ def canonical_labels(table: pd.DataFrame, spec: LabelSpec, source: str,
     else:
         raise missing("sample", spec.sample_column, "--sample-column")
     sample = out["sample"]
-    if sample.isna().any():
-        i = int(np.flatnonzero(sample.isna().to_numpy())[0])
-        raise UserInputError(f"{source}: row {i + 1} has no sample id "
-                             f"(column {spec.sample_column!r})")
+    empty = sample.isna().to_numpy() | (sample.astype(str).str.strip() == "").to_numpy()
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise UserInputError(f"{source}: row {i + 1} (after filters) has no sample id in "
+                             f"column {spec.sample_column!r} ({int(empty.sum()):,} such rows); "
+                             f"keep the rows that have one with --labels-where "
+                             f"'{spec.sample_column}!='")
     out["sample"] = _as_text(sample)
     if spec.target_column in table.columns:
         out["target"] = table[spec.target_column]

@@ -17,7 +17,9 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.io.atomic import atomic_path
 from aprior_cli.io.files import require_file
 
-TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ","}
+#: ``.gene_info``: NCBI's Homo_sapiens.gene_info(.gz), a tab-separated table
+TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ",",
+                ".gene_info": "\t"}
 SUPPORTED = ".tsv .txt .tab .rnk .csv .parquet .h5ad (text formats may end in .gz)"
 
 
