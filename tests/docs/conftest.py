@@ -36,7 +36,7 @@ def write_beataml_cache(cache: Path, seed: int = 0, n_subjects: int = 36,
     biotype = np.where(np.arange(n_genes) % 12 == 11, "lncRNA", "protein_coding")
     specimens, subjects = [], []
     for s in range(n_subjects):
-        for k in range(1 + (s % 3 == 0)):  # some subjects gave two specimens
+        for _ in range(1 + (s % 3 == 0)):  # some subjects gave two specimens
             specimens.append(f"BA{2000 + len(specimens)}R")
             subjects.append(f"subject{s:03d}")
     n = len(specimens)
