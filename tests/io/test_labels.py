@@ -101,5 +101,8 @@ def test_sample_ids_become_text_and_missing_ids_are_named(tmp_path):
     assert list(read_labels(tmp_path / "l.csv")["sample"]) == ["683667", "684052"]
     pd.DataFrame({"sample": ["a", None], "target": [1, 2]}).to_csv(tmp_path / "m.csv",
                                                                    index=False)
-    with pytest.raises(UserInputError, match="row 2 has no sample id"):
+    with pytest.raises(UserInputError, match=r"row 2 \(after filters\) has no sample id in "
+                                             r"column 'sample' .* --labels-where 'sample!='"):
         read_labels(tmp_path / "m.csv")
+    kept = read_labels(tmp_path / "m.csv", LabelSpec(where=("sample!=",)))
+    assert list(kept["sample"]) == ["a"]  # COLUMN!= keeps the filled-in rows
