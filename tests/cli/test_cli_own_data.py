@@ -280,3 +280,75 @@ def test_binary_predictions(tmp_path):
     test = p[p["split"] == "test"]
     assert float(np.mean(test["predicted_class"] == test["target"])) == pytest.approx(
         m["test_accuracy"])
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--expression-long", "model_id,gene_symbol,fpkm"], "describe --expression; give "
+                                                          "--expression"),
+    (["--expression", "{d}/rnaseq.csv.gz", "--expression-long", "a,b,c"],
+     "no column 'a' for the long layout"),
+    (["--expression", "{d}/rnaseq.csv.gz", "--expression-long", "a,b"],
+     "--expression-long: give three column names"),
+    (["--expression", "{d}/missing.tsv"], "missing.tsv: file not found"),
+    (["--sample-column", "MODEL"], "no sample column 'MODEL' (--sample-column)"),
+    (["--group-column", "patient", "--method", "group"], "no group column 'patient'"),
+    (["--labels-where", "DRUG_NAME=Olaprib"], "did you mean 'Olaparib'?"),
+    (["--method", "stratified", "--target-column", "IC50"], "no target column 'IC50'"),
+])
+def test_split_bad_new_options(gdsc, extra, message):
+    extra = [e.replace("{d}", str(gdsc)) for e in extra]
+    base = ["split", gdsc / "response.tsv", "--sample-column", "SANGER_MODEL_ID",
+            "--labels-where", "DRUG_NAME=Olaparib", "--method", "random"]
+    for opt in ("--sample-column", "--labels-where", "--method"):
+        if opt in extra:
+            i = base.index(opt)
+            del base[i:i + 2]
+    out = gdsc / "s.tsv"
+    line = _one_line_failure(CliRunner().invoke(cli, [str(a) for a in [*base, *extra, "-o",
+                                                                       out]]), out)
+    assert message in line, line
+
+
+def test_split_and_enrich_new_options_as_subprocesses(gdsc):
+    out = gdsc / "s.tsv"
+    proc = subprocess.run([sys.executable, "-m", "aprior_cli", "split", str(gdsc / "response.tsv"),
+                           "--sample-column", "SANGER_MODEL_ID", "--method", "random",
+                           "--expression", str(gdsc / "expr.tsv"), "--labels-where",
+                           "DRUG_NAME=Olaparib", "--labels-where", "TCGA_DESC=nowhere",
+                           "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and proc.stderr.strip().count("\n") == 0
+    assert "TCGA_DESC=nowhere: no row of" in proc.stderr and not out.exists()
+    (gdsc / "list.txt").write_text("GENE1\nGENE2\n")
+    (gdsc / "sets.gmt").write_text("S\tna\tGENE1\tGENE2\tGENE3\n")
+    proc = subprocess.run([sys.executable, "-m", "aprior_cli", "enrich", str(gdsc / "list.txt"),
+                           "--method", "ora", "--gmt", str(gdsc / "sets.gmt"), "--min-size", "1",
+                           "-o", str(gdsc / "e")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "needs --background" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and not (gdsc / "e").exists()
+
+
+def test_attribute_bad_new_options(gdsc):
+    run = gdsc / "run"
+    assert invoke(train_args(gdsc, "--epochs", 2, "-o", run)).exit_code == 0
+    out = gdsc / "a"
+    base = ["attribute", run, "--expression", gdsc / "rnaseq.csv.gz", "--n-samples", 5]
+    for extra, message in [
+        (["--labels-where", "DRUG_NAME=Olaparib"], "describe --labels; give --labels"),
+        (["--labels", gdsc / "response.tsv", "--target-column", "IC50"],
+         "no target column 'IC50'"),
+        (["--labels", gdsc / "response.tsv", "--labels-where", "DRUG=x"], "has no column 'DRUG'"),
+        (["--labels", gdsc / "response.tsv", "--unmatched-labels", "error"],
+         "20 sample(s) not in"),
+        (["--expression-long", "model_id,gene"], "--expression-long: give three column"),
+    ]:
+        line = _one_line_failure(CliRunner().invoke(cli, [str(a) for a in [*base, *extra, "-o",
+                                                                           out]]), out)
+        assert message in line, line
+    proc = subprocess.run([sys.executable, "-m", "aprior_cli", *map(str, base), "--labels",
+                           str(gdsc / "response.tsv"), "--sample-column", "NOPE", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and proc.stderr.strip().count("\n") == 0
+    assert "no sample column 'NOPE'" in proc.stderr and not out.exists()
+    # the run's own label settings are reused: the response table needs no options here
+    res = invoke([*base, "--labels", gdsc / "response.tsv", "-o", out])
+    assert res.exit_code == 0, res.output
