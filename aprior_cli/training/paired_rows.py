@@ -13,7 +13,9 @@ and the model input is the specimen's expression plus the drug as a one-hot cova
   with the sample as the group), ``--split group`` whole groups (``--group-column``; default
   the sample), ``--split file`` reads one split per sample. Stratified splits cannot keep
   rows together and are refused. A sample whose rows would land in two splits is an error.
-* ``splits.tsv`` keeps one line per sample (``sample, split``), as for ordinary labels.
+* ``splits.tsv`` keeps one line per sample (``sample, split``), as for ordinary labels. A
+  ``--split-file`` may list more samples than are used (they are ignored); a used sample
+  without a split is an error.
 
 Unmatched labels (:func:`drop_unmatched`): a label row whose sample has no expression is an
 error by default; with ``--unmatched-labels drop`` it is left out and counted (a labels table
@@ -124,6 +126,10 @@ def split_rows(method: str, samples: Sequence[str], val_fraction: float, test_fr
     """:func:`~aprior_cli.training.splits.make_split` that keeps a repeated sample's rows in
     one split (module docstring). Unique samples: exactly ``make_split``."""
     samples = [str(s) for s in samples]
+    if method == "file" and table is not None and "sample" in table.columns:
+        # a split file may cover more samples than are used (e.g. label rows dropped for lack
+        # of expression); samples without a split are still an error
+        table = table[table["sample"].astype(str).isin(set(samples))]
     if len(set(samples)) == len(samples):
         return make_split(method, samples, val_fraction, test_fraction, seed, y=y,
                           groups=groups, table=table)

@@ -96,3 +96,12 @@ def test_unmatched_labels_error_or_drop():
     with pytest.raises(UserInputError, match="none of the 2 label rows has a sample"):
         drop_unmatched(labels.iloc[2:], expr, "drop", "labels", "expr")
     assert unmatched_warning([], 4, "l", "e") is None
+
+
+def test_a_split_file_may_list_more_samples_than_are_used():
+    table = pd.DataFrame({"sample": ["a", "b", "c", "extra"],
+                          "split": ["train", "val", "test", "train"]})
+    np.testing.assert_array_equal(split_rows("file", ["c", "a"], 0.2, 0.2, 0, table=table),
+                                  ["test", "train"])
+    with pytest.raises(UserInputError, match="1 sample.s. have no split"):
+        split_rows("file", ["a", "zz"], 0.2, 0.2, 0, table=table)
