@@ -65,8 +65,8 @@ def _parse_methods(text: str) -> tuple[str, ...]:
               help="Comma-separated: prerank (GSEA via gseapy), ora (hypergeometric top-K).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None,
               help="ORA: number of top-ranked genes in the query [default: 200 for a "
-                   "ranking; the whole list for a plain gene list]. May equal the list length "
-                   "when --background is larger.")
+                   "ranking (a quarter of one shorter than 400 genes); the whole list for a "
+                   "plain gene list]. May equal the list length when --background is larger.")
 @click.option("--background", type=str, default=None, metavar="FILE",
               help="ORA: universe genes, one per line [default: all ranked genes; required "
                    "for a plain gene list].")

@@ -97,10 +97,14 @@ def is_gene_list(ranking: pd.Series) -> bool:
 
 
 def effective_top_k(ranking: pd.Series, top_k: int | None) -> int:
-    """``--top-k``, or its default: 200 genes of a ranking, the whole of a gene list."""
+    """``--top-k``, or its default: the whole of a gene list; 200 genes of a ranking, or a
+    quarter of a ranking shorter than 400 genes (so genes remain outside the query)."""
     if top_k is not None:
         return top_k
-    return len(ranking) if is_gene_list(ranking) else min(DEFAULT_TOP_K, len(ranking))
+    if is_gene_list(ranking):
+        return len(ranking)
+    n = len(ranking)
+    return DEFAULT_TOP_K if n >= 2 * DEFAULT_TOP_K else max(1, n // 4)
 
 
 def query_and_universe(ranking: pd.Series, top_k: int | None,

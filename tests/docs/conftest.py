@@ -27,8 +27,8 @@ import pytest
 INHIBITORS = ("Venetoclax", "Quizartinib (AC220)", "Sorafenib", "Trametinib (GSK1120212)")
 
 
-def write_beataml_cache(cache: Path, seed: int = 0, n_subjects: int = 36,
-                        n_genes: int = 240) -> dict[str, Path]:
+def write_beataml_cache(cache: Path, seed: int = 0, n_subjects: int = 24,
+                        n_genes: int = 120) -> dict[str, Path]:
     """Write the five files into ``cache/<manifest name>/<file name>``; return their paths."""
     rng = np.random.default_rng(seed)
     entrez = np.arange(1000, 1000 + n_genes)
@@ -78,7 +78,7 @@ def write_beataml_cache(cache: Path, seed: int = 0, n_subjects: int = 36,
                                     "beataml_probit_curve_fits_v4_dbgap.txt"),
                               sep="\t", index=False)
     edges = [(entrez[a], entrez[b], 0.9) for a in range(12) for b in range(a + 1, 12)]
-    for _ in range(300):  # background edges, some below the 0.1 posterior threshold
+    for _ in range(150):  # background edges, some below the 0.1 posterior threshold
         a, b = rng.choice(n_genes, 2, replace=False)
         edges.append((entrez[a], entrez[b], round(float(rng.uniform(0.02, 0.6)), 3)))
     edges.append((99999999, entrez[0], 0.8))  # an id the mapping does not know

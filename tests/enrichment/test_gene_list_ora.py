@@ -102,3 +102,14 @@ def test_multilevel_log2err_is_fgsea_multilevel_error_and_nan_p_says_why(caplog)
                for r in caplog.records)
     perm = prerank(ranking, sets, permutations=50, seed=0, min_size=5)
     assert perm["log2err"].isna().all()  # no such error estimate for plain permutations
+
+
+def test_default_top_k():
+    from aprior_cli.enrichment.analysis import effective_top_k
+    from aprior_cli.io.ranking import GENE_LIST_SCORE
+
+    ranking = pd.Series(np.arange(1000.0, 0, -1), index=[f"g{i}" for i in range(1000)])
+    assert effective_top_k(ranking, None) == 200
+    assert effective_top_k(ranking.iloc[:114], None) == 28  # a quarter of a short ranking
+    assert effective_top_k(ranking.iloc[:114], 50) == 50
+    assert effective_top_k(ranking.rename(GENE_LIST_SCORE).iloc[:40], None) == 40
