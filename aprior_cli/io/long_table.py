@@ -12,6 +12,7 @@ no row at all, since filling it in (with 0? with NaN?) is the user's decision, n
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def _read_columns(path: Path, columns: tuple[str, str, str]) -> tuple[pd.DataFra
     if fmt in TEXT_FORMATS:
         try:
             names = pd.read_csv(path, sep=TEXT_FORMATS[fmt], nrows=0).columns
-        except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError,
+                pd.errors.EmptyDataError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserInputError(f"{path}: cannot read table ({first})") from exc
         _check_columns(path, list(names), columns)
@@ -59,7 +61,7 @@ def _read_columns(path: Path, columns: tuple[str, str, str]) -> tuple[pd.DataFra
             df = pd.read_csv(path, sep=TEXT_FORMATS[fmt], usecols=list(columns),
                              dtype={columns[0]: str, columns[1]: str, columns[2]: str},
                              keep_default_na=False, na_values=[])
-        except (ValueError, OSError, pd.errors.ParserError) as exc:
+        except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserInputError(f"{path}: cannot read table ({first})") from exc
     else:
