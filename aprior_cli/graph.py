@@ -55,6 +55,19 @@ class GeneGraph:
     normalized: bool
 
 
+def concat_edges(parts: list[EdgeList]) -> EdgeList:
+    """One edge list from several (vocabularies unified by id text; edges kept in order)."""
+    ids = pd.Index(pd.unique(np.concatenate([p.ids.astype(str).to_numpy() for p in parts])))
+    src, dst = [], []
+    for p in parts:
+        recode = ids.get_indexer(p.ids.astype(str))
+        src.append(recode[p.src])
+        dst.append(recode[p.dst])
+    return EdgeList(ids, np.concatenate(src).astype(np.int64),
+                    np.concatenate(dst).astype(np.int64),
+                    np.concatenate([p.weight for p in parts]))
+
+
 def threshold_edges(edges: EdgeList, threshold: float) -> EdgeList:
     """Keep edges with ``weight >= threshold``."""
     return edges.subset(edges.weight >= threshold)

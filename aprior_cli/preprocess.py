@@ -41,8 +41,10 @@ def strip_ensembl_version(ids: Sequence[str] | pd.Index) -> pd.Index:
     return pd.Index(pd.Index(ids).astype(str).str.replace(_ENSEMBL_VERSION, r"\1", regex=True))
 
 
-def validate_counts(counts: pd.DataFrame, what: str = "counts") -> pd.DataFrame:
-    """Return ``counts`` as float64 after checking it is numeric, finite and non-negative.
+def validate_counts(counts: pd.DataFrame, what: str = "counts",
+                    allow_negative: bool = False) -> pd.DataFrame:
+    """Return ``counts`` as float64 after checking it is numeric, finite and non-negative
+    (negative values are allowed with ``allow_negative``: already log-scale expression).
 
     Raises :class:`UserInputError` naming the first bad cell (sample, gene, value) and
     for duplicate sample ids.
@@ -69,7 +71,7 @@ def validate_counts(counts: pd.DataFrame, what: str = "counts") -> pd.DataFrame:
         raise UserInputError(f"{what}: {kind} value {str(raw)!r} for sample {counts.index[i]!r}, "
                              f"gene {counts.columns[j]!r} ({int(bad.sum())} such cells)")
     neg = values < 0
-    if neg.any():
+    if neg.any() and not allow_negative:
         i, j = np.argwhere(neg)[0]
         raise UserInputError(f"{what}: negative count {values[i, j]:g} for sample "
                              f"{counts.index[i]!r}, gene {counts.columns[j]!r} "
@@ -172,6 +174,7 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
                batches: pd.Series | None = None,
                combat: Callable[[pd.DataFrame, pd.Series], pd.DataFrame] | None = None,
                warn: Callable[[str], None] | None = None,
+               lengths_hint: str | None = None,
                ) -> tuple[pd.DataFrame, Scaler | None, dict[str, Any]]:
     """Run the preprocessing pipeline.
 
@@ -196,6 +199,8 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
         Function ``(x (samples, genes), batch (samples,)) -> corrected x``.
     warn
         Called with warning messages (e.g. the CLI logger).
+    lengths_hint
+        Added to the "genes have no length" error (e.g. which id column would match).
 
     Returns
     -------
@@ -212,7 +217,9 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
                 f"log2={scaler.log2}; the options ask for normalization={options.normalization}, "
                 f"log2={options.log2}")
 
-    x = validate_counts(counts)
+    # already normalised log-scale values (e.g. Beat AML's) may be negative; counts may not
+    x = validate_counts(counts, allow_negative=options.normalization == "none"
+                        and not options.log2)
     report.add("read", x, x)
     if options.strip_version:
         before = x
@@ -243,10 +250,14 @@ def preprocess(counts: pd.DataFrame, options: PreprocessOptions,
         missing = x.columns.difference(lengths.dropna().index)
         if len(missing):
             if not options.drop_missing_lengths:
+                advice = (lengths_hint + "; or pass --drop-missing-lengths" if lengths_hint
+                          else "check the id style (--strip-version) or pass "
+                               "--drop-missing-lengths")
                 raise UserInputError(
                     f"{len(missing)} of {x.shape[1]} genes have no length (e.g. {missing[0]!r}); "
-                    "check the id style (--strip-version) or pass --drop-missing-lengths")
-            warn(f"dropping {len(missing)} genes without a length (--drop-missing-lengths)")
+                    + advice)
+            warn(f"dropping {len(missing)} genes without a length (--drop-missing-lengths"
+                 + (f"; {lengths_hint}" if lengths_hint else "") + ")")
             before = x
             x = x.drop(columns=missing)
             report.add("drop_missing_lengths", before, x, dropped=len(missing))

@@ -191,9 +191,17 @@ def _diagnostics(runs, consensus, pathways, single_tables, graph_stats, compare,
     sec.h3("Gene graph")
     present = [k for k in fnd.GRAPH_KEYS if k in runs.columns]
     if present:
-        sec.table("Recorded by training (metrics.json), mean over runs",
-                  runs.groupby("label", sort=False)[present].mean().reset_index()
-                  .rename(columns={"label": "method"}))
+        coverage = pd.to_numeric(runs.get("graph_coverage"), errors="coerce")
+        if coverage is not None and coverage.notna().any():
+            low = " — below 50 %: a graph prior constrains few of the genes" \
+                if coverage.mean() < 0.5 else ""
+            sec.p(f"Graph coverage {100 * coverage.mean():.1f} % of the model's genes have at "
+                  f"least one edge (mean over runs){low}.")
+        table = (runs.groupby("label", sort=False)[present].mean().reset_index()
+                 .rename(columns={"label": "method", "graph_coverage": "coverage (genes with "
+                                  "an edge)", "graph_components": "components",
+                                  "graph_isolated": "isolated genes"}))
+        sec.table("Recorded by training (metrics.json), mean over runs", table)
     elif graph_stats is not None:
         sec.p(f"Graph coverage {100 * graph_stats['graph_coverage']:.1f} % of its genes have "
               f"at least one edge ({graph_stats['graph_isolated']} isolated); "

@@ -13,12 +13,14 @@ from aprior_cli.cli.common import (
     device_option,
     echo_summary,
     handle_errors,
+    label_options,
     outdir_option,
     seed_option,
     threads_option,
     verbosity_options,
 )
 from aprior_cli.cli.interruptible import interruptible
+from aprior_cli.messages import capped
 
 log = logging.getLogger("aprior.attribute")
 
@@ -30,8 +32,15 @@ SUMMARY_FILE = "completeness.json"  # written last
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--expression", required=True, type=click.Path(dir_okay=False),
               help="Expression table (samples as rows) containing the run's features.")
+@click.option("--expression-long", default=None, metavar="SAMPLE,GENE,VALUE",
+              help="--expression is a long table with these columns [default: the run's "
+                   "--expression-long when --expression is the file it was trained on].")
 @click.option("--labels", type=click.Path(dir_okay=False), default=None,
-              help="Labels table (needed for covariates and for multiclass true classes).")
+              help="Labels table (needed for covariates and for multiclass true classes); "
+                   "read with the run's label columns and filters unless overridden.")
+@label_options(defaults_from_run=True)
+@click.option("--unmatched-labels", type=click.Choice(["error", "drop"]), default=None,
+              help="Label rows without expression [default: as in the run's config].")
 @click.option("--split", "split", type=click.Choice(["test", "val", "train", "all"]),
               default="test", show_default=True,
               help="Samples to explain (by the run's splits.tsv); all = every sample given.")
@@ -60,10 +69,12 @@ SUMMARY_FILE = "completeness.json"  # written last
 @verbosity_options
 @interruptible("nothing was written; rerun to start again")
 @handle_errors
-def command(run_dir: str, expression: str, labels: str | None, split: str, n_samples: int,
-            references: str, chunk_size: int | None, target_class: str | None,
-            with_stderr: bool, seed: int, device: str, threads: int | None, outdir: str,
-            resume: bool, verbose: int, quiet: bool) -> None:
+def command(run_dir: str, expression: str, expression_long: str | None, labels: str | None,
+            sample_column: str | None, target_column: str | None, group_column: str | None,
+            labels_where: tuple[str, ...], unmatched_labels: str | None, split: str,
+            n_samples: int, references: str, chunk_size: int | None,
+            target_class: str | None, with_stderr: bool, seed: int, device: str,
+            threads: int | None, outdir: str, resume: bool, verbose: int, quiet: bool) -> None:
     """Explain a trained run: per-sample EG matrix and global ranking.
 
     \b
@@ -71,29 +82,42 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
       attributions.tsv   samples x features expected gradients
       ranking.tsv        feature, mean_abs_attribution, rank (1 = most important)
       completeness.json  summary of sum(phi) - (f(x) - E f(x')) (shrinks with --n-samples),
-                         and the run's seed, lambda, gene count and covariate features
+                         attribution_unit (regression: the target's own units), and the
+                         run's seed, lambda, gene count and covariate features
       attributions_stderr.tsv  with --stderr: Monte-Carlo s.e. of each attribution
 
     RUN_DIR may be a selection directory (aprior select, or a lambda grid of aprior
-    train): its chosen run is explained.
+    train): its chosen run is explained. SIGTERM/SIGUSR1 (exit 75) and SIGINT (exit 130)
+    stop it at once, writing nothing.
 
-    SIGTERM/SIGUSR1 (exit 75) and SIGINT (exit 130) stop it at once, writing nothing.
+    \b
+    Example:
+      aprior attribute runs/graph_seed0 --expression expr.tsv --labels labels.tsv \\
+          --n-samples 200 -o attr/graph_seed0
     """
     import numpy as np
     import pandas as pd
 
     from aprior_cli import interrupt
+    from aprior_cli.cli.run_data import label_spec, run_rows
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_write_json
     from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.io.progress import finished_outputs
     from aprior_cli.io.run_dir import load_run
-    from aprior_cli.io.tables import read_table, write_table
-    from aprior_cli.training.attribute import attribute, completeness_summary, global_ranking
-    from aprior_cli.training.data import align, prepare_expression
+    from aprior_cli.io.tables import write_table
+    from aprior_cli.training.attribute import (
+        attribute,
+        attribution_unit,
+        completeness_summary,
+        global_ranking,
+    )
 
-    settings = {"run": str(Path(run_dir)), "expression": expression, "labels": labels,
+    settings = {"run": str(Path(run_dir)), "expression": expression,
+                "expression_long": expression_long, "labels": labels,
+                "sample_column": sample_column, "target_column": target_column,
+                "group_column": group_column, "labels_where": list(labels_where),
                 "split": split, "n_samples_per_input": n_samples, "references": references,
                 "target": target_class, "seed": seed, "mc_stderr": with_stderr}
     if resume and finished_outputs(outdir, list(OUTPUT_FILES), SUMMARY_FILE, settings):
@@ -105,23 +129,15 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
     dev = resolve_device(device)
     run = load_run(run_dir)
     spec = run.spec
-    expr = read_table(expression, index_col=0)
-    if labels is not None:
-        data = align(expr, read_table(labels), spec["task"], covariates=spec["covariates"],
-                     classes=spec["classes"], features=run.features, n_genes=spec["n_genes"],
-                     allow_missing_target=True, expression_name=expression, labels_name=labels)
-        x, samples, y = data.x, data.samples, data.y
-    else:
-        if spec["covariates"]:
-            raise UserInputError(f"{run_dir}: the model uses covariates "
-                                 f"({', '.join(spec['covariates'])}); give --labels")
-        expr = prepare_expression(expr, expression)
-        missing = [f for f in run.features if f not in expr.columns]
-        if missing:
-            raise UserInputError(f"{expression}: {len(missing)} model feature(s) missing, "
-                                 f"e.g. {', '.join(missing[:3])}")
-        x = expr[run.features].to_numpy(dtype=np.float32)
-        samples, y = list(expr.index), np.full(len(expr), np.nan)
+    if labels is None and (sample_column or target_column or group_column or labels_where
+                           or unmatched_labels):
+        raise UserInputError("--sample-column/--target-column/--group-column/--labels-where/"
+                             "--unmatched-labels describe --labels; give --labels")
+    rows = run_rows(run, expression, expression_long, labels,
+                    label_spec(run.cfg, sample_column, target_column, group_column,
+                               labels_where), unmatched_labels,
+                    require_target=target_column is not None)
+    x, samples, y = rows.x, rows.samples, rows.y
     split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
     sample_split = np.array([split_of.get(s, "") for s in samples], dtype=object)
     chosen = np.ones(len(samples), bool) if split == "all" else sample_split == split
@@ -138,7 +154,7 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
         if target_class is not None:
             if target_class not in classes:
                 raise UserInputError(f"--target: {target_class!r} is not a class of the model "
-                                     f"({', '.join(classes)})")
+                                     f"({capped(classes, shown=8)})")
             target = classes.index(target_class)
         else:
             yc = y[chosen]
@@ -154,13 +170,15 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
                         chunk_size=chunk_size, seed=seed, device=dev, return_stderr=with_stderr)
     phi, residual = outputs[0], outputs[1]
     stderr = outputs[2] if with_stderr else None
-    chosen_samples = [s for s, c in zip(samples, chosen, strict=True) if c]
+    chosen_samples = [s for s, c in zip(rows.ids, chosen, strict=True) if c]
     out = Path(outdir)
     attributions = pd.DataFrame(phi, index=pd.Index(chosen_samples, name="sample"),
                                 columns=run.features)
     ranking = global_ranking(phi, run.features, stderr=stderr)
     summary = completeness_summary(residual, phi)
+    unit = attribution_unit(spec, run.cfg.target_column)
     summary.update({**settings, "n_references": int(ref_mask.sum()),
+                    "attribution_unit": unit, "target_scaling": run.target_scaling.to_dict(),
                     "run_path": str(run.path), "run_seed": run.cfg.seed,
                     "run_lambda": run.metrics.get("lambda"),
                     "selection": str(run.selection) if run.selection is not None else None,
@@ -176,5 +194,5 @@ def command(run_dir: str, expression: str, labels: str | None, split: str, n_sam
         outs.publish()
     top = ", ".join(ranking["feature"].head(5))
     echo_summary(quiet, f"{out}: {len(chosen_samples)} samples x {len(run.features)} features "
-                 f"explained ({n_samples} references each); relative completeness residual "
-                 f"{summary['relative_residual']:.3g}; top features: {top}")
+                 f"explained ({n_samples} references each; unit: {unit}); relative "
+                 f"completeness residual {summary['relative_residual']:.3g}; top features: {top}")

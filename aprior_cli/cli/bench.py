@@ -34,7 +34,12 @@ def command(shapes: str, repeats: int, posthoc_repeats: int, threads: int | None
             output: str | None, verbose: int, quiet: bool) -> None:
     """Print ONE table measured in one run: plain training step, our EG + graph-prior step at
     k=1,4,10, the authors' reference step (with --reference-path), and post-hoc EG against
-    Captum GradientShap and SHAP GradientExplainer (rows skipped with a note when missing)."""
+    Captum GradientShap and SHAP GradientExplainer (rows skipped with a note when missing).
+
+    \b
+    Example:
+      aprior bench --threads 2 --quick
+    """
     import logging
 
     from aprior_cli import benchmark

@@ -153,16 +153,20 @@ def error_line(exc: BaseException) -> str:
 
 
 def _squash(text: str) -> str:
-    return " ".join(text.split())
+    from aprior_cli.messages import one_line
+
+    return one_line(text)
 
 
 def _one_line(exc: BaseException) -> str:
+    from aprior_cli.messages import one_line
+
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, FileNotFoundError) and exc.filename:
         text = f"{exc.filename}: file not found"
     elif isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
-    return _squash(text)
+    return one_line(text)  # one short line, even if a message forgot to cap a list
 
 
 class OneLineUsageError(click.UsageError):
@@ -254,3 +258,32 @@ def echo_summary(quiet: bool, text: str) -> None:
     """Print the command's short summary on stdout unless ``--quiet``."""
     if not quiet:
         click.echo(text)
+
+
+def label_options(f: Callable | None = None, *, defaults_from_run: bool = False) -> Callable:
+    """``--sample-column``, ``--target-column``, ``--group-column``, ``--labels-where`` for a
+    command that reads a labels table (:mod:`aprior_cli.io.labels`).
+
+    With ``defaults_from_run`` (attribute, predict) every default is None, meaning "as the
+    run was trained" (its config.yaml).
+    """
+    run = " [default: as in the run's config]" if defaults_from_run else ""
+
+    def decorate(g: Callable) -> Callable:
+        g = click.option("--labels-where", multiple=True, metavar="COLUMN=VALUE",
+                         help="Keep label rows with COLUMN=VALUE (or COLUMN!=VALUE), e.g. "
+                              "DRUG_NAME=Olaparib; repeatable (same column: any of the "
+                              f"values; different columns: all).{run}")(g)
+        g = click.option("--group-column", default=None,
+                         help="Labels column with the group (patient) id [default: 'group' "
+                              f"if present].{run}")(g)
+        g = click.option("--target-column", default=None if defaults_from_run else "target",
+                         show_default=not defaults_from_run,
+                         help=f"Labels column with the target.{run}")(g)
+        g = click.option("--sample-column", default=None if defaults_from_run else "sample",
+                         show_default=not defaults_from_run,
+                         help="Labels column with the sample id (.h5ad labels: obs_names "
+                              f"unless an .obs column is named).{run}")(g)
+        return g
+
+    return decorate(f) if f is not None else decorate

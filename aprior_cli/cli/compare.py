@@ -55,6 +55,10 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
       paired_tests.tsv  method_a, method_b, metric, n_pairs, mean_diff, t/Wilcoxon p-values
       comparison.png    one panel per metric, paired runs joined
       runs.tsv          every run with its method, seed, split id and metrics
+
+    \b
+    Example:
+      aprior compare runs/*/seed* --baseline baseline --metric test_r2 -o comparison
     """
     import pandas as pd
 

@@ -65,10 +65,17 @@ def _parse_methods(text: str) -> tuple[str, ...]:
                    "second column]. Larger = more important.")
 @click.option("--method", "method_text", default="prerank,ora", show_default=True,
               help="Comma-separated: prerank (GSEA via gseapy), ora (hypergeometric top-K).")
-@click.option("--top-k", type=click.IntRange(min=1), default=200, show_default=True,
-              help="ORA: number of top-ranked genes in the query list.")
+@click.option("--top-k", type=click.IntRange(min=1), default=None,
+              help="ORA: number of top-ranked genes in the query [default: 200 for a "
+                   "ranking (a quarter of one shorter than 400 genes); the whole list for a "
+                   "plain gene list]. May equal the list length when --background is larger.")
 @click.option("--background", type=str, default=None, metavar="FILE",
-              help="ORA: universe genes, one per line [default: all ranked genes].")
+              help="ORA: universe genes, one per line [default: all ranked genes; required "
+                   "for a plain gene list].")
+@click.option("--universe", "universe", type=click.Choice(["background", "annotated"]),
+              default="background", show_default=True,
+              help="ORA universe: the background as given (Enrichr/gseapy), or only its genes "
+                   "annotated in the library (clusterProfiler); stated in the outputs.")
 @click.option("--fdr", type=FiniteFloat(), default=0.05, show_default=True,
               help="A term is significant when its BH/GSEA q-value is below this.")
 @click.option("--permutations", type=click.IntRange(min=1), default=1000, show_default=True,
@@ -96,22 +103,30 @@ def _parse_methods(text: str) -> tuple[str, ...]:
 @verbosity_options
 @handle_errors
 def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
-            score_column: str | None, method_text: str, top_k: int, background: str | None,
+            score_column: str | None, method_text: str, top_k: int | None,
+            background: str | None, universe: str,
             fdr: float, permutations: int, prerank_method: str, min_size: int, max_size: int, ignore_case: bool,
             duplicate_genes: str, plot_format: str, top_terms: int, seed: int,
             threads: int | None, verbose: int, quiet: bool) -> None:
     """Pathway enrichment of one or more gene rankings, with FDR.
 
     RANKING is the `aprior attribute` ranking (feature, mean_abs_attribution, rank), any
-    gene<TAB>score table with a header, or a headerless .rnk. For each ranking NAME, writes to
+    gene<TAB>score table with a header, a headerless .rnk, or a plain gene list (one gene per
+    line: ORA of the whole list against --background). For each ranking NAME, writes to
     OUTDIR: NAME.prerank.tsv (GSEA prerank via gseapy), NAME.ora.tsv (hypergeometric test of
     the top-K genes, Benjamini-Hochberg q-values), NAME.summary.json and NAME.dotplot.png; with
     two or more rankings also comparison.tsv (significant-term counts and overlaps per pair)
     and comparison_terms.tsv (q-values side by side). Gene sets are read from local files only.
+
+    \b
+    Examples:
+      aprior enrich attr/ranking.tsv --gmt h.all.v7.0.symbols.gmt -o enrich
+      aprior enrich genes.txt --method ora --background universe.txt \\
+          --universe annotated --gmt c2.cp.kegg.v7.5.1.symbols.gmt -o enrich_list
     """
     from aprior_cli.io.gmt import read_gmt
     from aprior_cli.io.outputs import claim_outputs
-    from aprior_cli.io.ranking import read_gene_list, read_ranking
+    from aprior_cli.io.ranking import read_gene_list, read_query
 
     out = Path(outdir)
     outs = claim_outputs(directory=outdir, inputs=[rankings, gmts, background])
@@ -124,7 +139,7 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
                              f"{next(n for n in lib_names if lib_names.count(n) > 1)!r}")
     bg = read_gene_list(background) if background is not None else None
     names = ranking_names(list(rankings))
-    loaded = [read_ranking(p, score_column=score_column, duplicates=duplicate_genes)
+    loaded = [read_query(p, score_column=score_column, duplicates=duplicate_genes)[0]
               for p in rankings]
 
     from aprior_cli.device import default_threads
@@ -139,8 +154,8 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
     options = EnrichmentOptions(methods=_parse_methods(method_text), top_k=top_k, fdr=fdr,
                                 permutations=permutations, seed=seed, min_size=min_size,
                                 max_size=max_size, threads=threads or default_threads() or 1,
-                                top_terms=top_terms,
-                                prerank_method=prerank_method)
+                                top_terms=top_terms, prerank_method=prerank_method,
+                                universe=universe)
     if ignore_case:
         libraries = [uppercase_library(lib) for lib in libraries]
         loaded = [uppercase_ranking(r) for r in loaded]
@@ -174,7 +189,7 @@ def command(rankings: tuple[str, ...], gmts: tuple[str, ...], outdir: str,
         if "ora" in res.summary:
             s = res.summary["ora"]
             parts.append(f"ORA top {s['top_k']} {s['n_significant']}/{s['n_sets_tested']} "
-                         "significant")
+                         f"significant (universe: {universe})")
         lines.append(", ".join(parts) + f" (q < {fdr:g})")
     lines.append(f"wrote {len(written)} files to {out}")
     echo_summary(quiet, "\n".join(lines))

@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("aprior_cli.cli.graph", "Gene-gene edge files -> sparse adjacency + Laplacian (.npz)."),
     "train": ("aprior_cli.cli.train", "Train a model with an attribution prior; write a run directory."),
     "select": ("aprior_cli.cli.select", "Choose among runs (e.g. lambdas) on validation only."),
+    "predict": ("aprior_cli.cli.predict", "Predictions of a trained run, in the target's own units."),
     "attribute": ("aprior_cli.cli.attribute", "Expected-gradients attributions and a global ranking."),
     "consensus": ("aprior_cli.cli.consensus", "Consensus ranking and stability over runs of one method."),
     "enrich": ("aprior_cli.cli.enrich", "GSEA prerank and over-representation of a ranking (FDR)."),

@@ -58,6 +58,10 @@ def command(outdir: str, p_values: str, datasets: int, seed: int, epochs: int, p
 
     SIGTERM/SIGUSR1 (exit 75) and SIGINT (exit 130) stop it at once; the datasets finished
     so far are kept in OUTDIR.partial/ for --resume.
+
+    \b
+    Example:
+      aprior moons -o moons --quick
     """
     from aprior_cli import interrupt
     from aprior_cli.dapr.fit import FitConfig

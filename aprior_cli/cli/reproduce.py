@@ -65,6 +65,10 @@ def command(experiment: str, quick: bool, replicates: int | None, data_dir: str 
 
     SIGTERM/SIGUSR1 (exit 75) and SIGINT (exit 130) stop it at once; nhanes-sparsity and
     expression-graph keep their finished replicates in OUTDIR.partial/ for --resume.
+
+    \b
+    Example:
+      aprior reproduce eg-convergence -o conv --quick
     """
     import dataclasses
     import os

@@ -48,6 +48,8 @@ def _click_option(opt: Option) -> Callable:
     if opt.kind == "bool":
         return click.option(f"{flag}/--no-{flag[2:]}", _param_name(opt), default=None,
                             help=help_text)
+    if opt.kind == "multi":
+        return click.option(flag, _param_name(opt), multiple=True, default=None, help=help_text)
     if opt.choices is not None:
         ptype: Any = click.Choice(opt.choices)
     elif opt.kind == "int":
@@ -113,7 +115,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     from aprior_cli.training.config import load_yaml, resolve
 
     # the configuration first: a bad option fails before torch is even imported
-    cli_values = {opt.name: options[_param_name(opt)] for opt in OPTIONS}
+    cli_values = {opt.name: options[_param_name(opt)] or None if opt.kind == "multi"
+                  else options[_param_name(opt)] for opt in OPTIONS}
     yaml_values = load_yaml(config_file) if config_file else None
     cfg = resolve(yaml_values, cli_values)
 
@@ -133,6 +136,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     )
     from aprior_cli.io.selection import write_grid_selection
     from aprior_cli.io.tables import write_table
+    from aprior_cli.training.guidance import post_fit_warnings, pre_fit_warnings
+    from aprior_cli.training.paired_rows import unmatched_warning
     from aprior_cli.training.predictions import prediction_table
     from aprior_cli.training.run import execute, prepare
 
@@ -155,6 +160,10 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     if grid and cfg.select != "none" and not (runs[0][1].split == "val").any():
         raise UserInputError(f"--select {cfg.select}: choosing lambda needs validation samples "
                              "(--val-fraction > 0 or val rows in --split-file); or --select none")
+    note = unmatched_warning(runs[0][1].data.dropped_samples, len(runs[0][1].data.samples),
+                             str(cfg.labels), str(cfg.expression))
+    if note:  # after every check passed: an error stays the only line
+        log.warning("warning: %s", note)
     for target, prep in runs:
         if resume and not overwrite and publish_finished_partial(target):
             differs = differing_option(target / "config.yaml", prep.cfg)
@@ -174,10 +183,18 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
                                             overwrite=overwrite)
         log.info("training %s (%d samples x %d features, device %s)", target,
                  len(prep.data.samples), len(prep.data.features), device)
+        if prep.graph_stats:
+            from aprior_cli.graph_coverage import coverage_line
+
+            log.info("graph: %s", coverage_line(prep.graph_stats))
+        for line in pre_fit_warnings(prep):
+            log.warning("warning: %s", line)
         try:
             with interrupt.deferred():  # a signal stops training at a step; writes finish
                 result = execute(prep, device, checkpoint_path=partial / CHECKPOINT,
                                  resume_from=checkpoint, on_epoch_end=_EPOCH_HOOK)
+                for line in post_fit_warnings(prep, result.metrics, result.fit):
+                    log.warning("warning: %s", line)
                 write_run_files(partial, model=result.model, cfg=prep.cfg,
                                 model_spec=prep.model_spec(), metrics=result.metrics,
                                 history=result.fit.history, splits=prep.splits_table(),
@@ -218,11 +235,14 @@ def write_prior_outputs(prior: Any, run_dir: Path, seed: int) -> None:
 def read_inputs(cfg: Any) -> dict[str, Any]:
     """Read the files the config names (tables, graphs, split file)."""
     from aprior_cli.io.graph_npz import load_graph
+    from aprior_cli.io.labels import LabelSpec, read_labels
+    from aprior_cli.io.long_table import parse_long_columns, read_expression
     from aprior_cli.io.tables import read_table
 
+    long_columns = parse_long_columns(cfg.expression_long, "--expression-long")
     inputs: dict[str, Any] = {
-        "expression": read_table(cfg.expression, index_col=0),
-        "labels": read_table(cfg.labels),
+        "expression": read_expression(cfg.expression, long_columns),
+        "labels": read_labels(cfg.labels, LabelSpec.from_mapping(cfg.to_dict())),
         "graph": load_graph(cfg.graph) if cfg.graph else None,
         "eval_graph": load_graph(cfg.eval_graph) if cfg.eval_graph else None,
         "meta_features": read_table(cfg.meta_features) if cfg.meta_features else None,

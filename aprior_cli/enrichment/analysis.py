@@ -21,6 +21,13 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.io.gmt import GeneSetLibrary
 
 METHODS = ("prerank", "ora")
+#: ORA universe conventions (``--universe``)
+UNIVERSES = {
+    "background": "background as given (Enrichr/gseapy convention)",
+    "annotated": "background restricted to genes annotated in the library "
+                 "(clusterProfiler convention)",
+}
+DEFAULT_TOP_K = 200
 
 log = logging.getLogger("aprior.enrich")
 
@@ -30,7 +37,7 @@ class EnrichmentOptions:
     """Settings shared by all rankings (CLI options of ``aprior enrich``)."""
 
     methods: tuple[str, ...] = METHODS
-    top_k: int = 200
+    top_k: int | None = None  # None: 200 genes of a ranking, every gene of a gene list
     fdr: float = 0.05
     permutations: int = 1000
     seed: int = 0
@@ -39,8 +46,12 @@ class EnrichmentOptions:
     threads: int = 1
     top_terms: int = 20
     prerank_method: str = "permutation"
+    universe: str = "background"
 
     def __post_init__(self) -> None:
+        if self.universe not in UNIVERSES:
+            raise UserInputError(f"--universe: {self.universe!r} is not one of "
+                                 f"{', '.join(UNIVERSES)}")
         bad = [m for m in self.methods if m not in METHODS]
         if bad or not self.methods:
             raise UserInputError(f"--method: {','.join(bad) or '(empty)'} is not one of "
@@ -78,12 +89,39 @@ def uppercase_library(library: GeneSetLibrary) -> GeneSetLibrary:
                           n_empty_sets=library.n_empty_sets, path=library.path)
 
 
-def query_and_universe(ranking: pd.Series, top_k: int,
+def is_gene_list(ranking: pd.Series) -> bool:
+    """A plain gene list read by :func:`aprior_cli.io.ranking.read_query`."""
+    from aprior_cli.io.ranking import GENE_LIST_SCORE
+
+    return ranking.name == GENE_LIST_SCORE
+
+
+def effective_top_k(ranking: pd.Series, top_k: int | None) -> int:
+    """``--top-k``, or its default: the whole of a gene list; 200 genes of a ranking, or a
+    quarter of a ranking shorter than 400 genes (so genes remain outside the query)."""
+    if top_k is not None:
+        return top_k
+    if is_gene_list(ranking):
+        return len(ranking)
+    n = len(ranking)
+    return DEFAULT_TOP_K if n >= 2 * DEFAULT_TOP_K else max(1, n // 4)
+
+
+def query_and_universe(ranking: pd.Series, top_k: int | None,
                        background: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """Top ``top_k`` genes of the ranking and the ORA universe (background or all ranked genes)."""
     universe = list(background) if background is not None else list(ranking.index)
-    query = list(ranking.index[:top_k])
+    query = list(ranking.index[:effective_top_k(ranking, top_k)])
     return query, universe
+
+
+def library_universe(universe: Sequence[str], library: GeneSetLibrary, convention: str
+                     ) -> list[str]:
+    """The ORA universe for one library under ``convention`` (:data:`UNIVERSES`)."""
+    if convention == "annotated":
+        annotated = library.genes
+        return [g for g in universe if g in annotated]
+    return list(universe)
 
 
 def validate_inputs(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLibrary],
@@ -104,17 +142,30 @@ def validate_inputs(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLi
         report = identifier_overlap(ranking.index, lib.genes)
         check_overlap(report, name, str(lib.path or lib.name))
         reports[lib.name] = report.as_dict()
+    gene_list = is_gene_list(ranking)
+    if gene_list and background is None and "ora" in options.methods:
+        raise UserInputError(f"{name}: a plain gene list needs --background (the universe the "
+                             "list was drawn from)")
+    if gene_list and "prerank" in options.methods:
+        raise UserInputError(f"{name}: a plain gene list has no scores for prerank; use "
+                             "--method ora")
     if "ora" in options.methods:
         query, universe = query_and_universe(ranking, options.top_k, background)
-        universe_set = set(universe)
-        if options.top_k >= len(ranking):
-            raise UserInputError(f"--top-k {options.top_k}: not smaller than the {len(ranking)} "
-                                 f"ranked genes in {name}; ORA needs genes outside the top list")
-        if not any(g in universe_set for g in query):
-            raise UserInputError(f"{background_source}: none of the top {options.top_k} genes "
-                                 f"of {name} is in the background")
+        k = effective_top_k(ranking, options.top_k)
+        if k > len(ranking):
+            raise UserInputError(f"--top-k {k}: {name} has only {len(ranking)} genes")
         for lib in libraries:
-            if not restrict_gene_sets(lib.gene_sets, universe, options.min_size,
+            lib_universe = set(library_universe(universe, lib, options.universe))
+            n_in = sum(g in lib_universe for g in query)
+            if n_in == 0:
+                raise UserInputError(f"{background_source}: none of the top {k} genes of {name} "
+                                     f"is in the universe ({UNIVERSES[options.universe]}, "
+                                     f"{lib.name})")
+            if n_in >= len(lib_universe):
+                raise UserInputError(f"--top-k {k}: the query covers the whole universe of "
+                                     f"{name} ({len(lib_universe)} genes); ORA needs genes "
+                                     "outside the query (give a larger --background)")
+            if not restrict_gene_sets(lib.gene_sets, list(lib_universe), options.min_size,
                                       options.max_size):
                 raise UserInputError(_size_message(lib, name, options, "background"))
     if "prerank" in options.methods:
@@ -172,17 +223,27 @@ def enrich_ranking(name: str, ranking: pd.Series, libraries: Sequence[GeneSetLib
         if n_in < len(query):
             log.warning("%s: %d of the top %d genes are not in the background and are left out "
                         "of ORA", name, len(query) - n_in, len(query))
-        frames = []
+        frames, per_library = [], {}
         for lib in libraries:
-            t = over_representation(query, universe, lib.gene_sets, options.min_size,
+            lib_universe = library_universe(universe, lib, options.universe)
+            t = over_representation(query, lib_universe, lib.gene_sets, options.min_size,
                                     options.max_size, options.fdr, gene_order=list(ranking.index))
             t.insert(0, "library", lib.name)
+            t["universe"] = options.universe
+            t["universe_size"] = len(set(lib_universe))
             frames.append(t)
+            lib_set = set(lib_universe)
+            per_library[lib.name] = {"universe_size": len(lib_set),
+                                     "query_in_universe": sum(g in lib_set for g in query)}
         table = pd.concat(frames, ignore_index=True)
         table = table.sort_values(["pvalue", "library", "term"], kind="mergesort")
         result.tables["ora"] = table.reset_index(drop=True)
         summary["ora"] = {
-            "top_k": options.top_k,
+            "top_k": effective_top_k(ranking, options.top_k),
+            "query": ("plain gene list (file order)" if is_gene_list(ranking)
+                      else "top genes of the ranking"),
+            "universe": UNIVERSES[options.universe],
+            "universe_by_library": per_library,
             "n_query_in_background": n_in,
             "background_size": len(universe_set),
             "background": "given" if background is not None else "all ranked genes",

@@ -20,8 +20,19 @@ Sign convention for attribution rankings
 For rankings with non-negative scores, ``significant`` therefore requires NES > 0 as well as
 ``fdr_qvalue < fdr``. Signed scores (e.g. a t statistic) count both tails.
 
+Undefined p-values
+------------------
+NES divides ES by the mean null ES *of the same sign*; when (almost) no random gene set of the
+set's size reaches that tail -- fewer than 10 same-sign null ES, typically the negative tail of
+non-negative attribution scores -- NES, p and q are NaN. ``pvalue_note`` says so for those rows
+("no random gene set of size 20 reaches this tail (ES < 0) in the permutations"); this is a
+property of the scores, not of too few permutations.
+
+``log2err`` is fgsea's standard error of log2(p) of the multilevel method (NaN for the
+permutation method, which has none).
+
 gseapy is called with ``outdir=None`` and ``no_plot=True`` so it writes no file; its log
-messages go to the ``aprior.gseapy`` logger at debug level.
+messages (and the native core's stderr lines) go to the ``aprior.gseapy`` logger at debug level.
 """
 
 from __future__ import annotations
@@ -36,7 +47,9 @@ import pandas as pd
 from aprior_cli.errors import UserInputError
 
 PRERANK_COLUMNS = ["term", "set_size", "es", "nes", "pvalue", "fdr_qvalue", "fwer_pvalue",
-                   "leading_edge_size", "significant", "leading_edge"]
+                   "log2err", "leading_edge_size", "significant", "pvalue_note", "leading_edge"]
+#: gseapy leaves NES and p undefined when fewer same-sign null ES than this exist
+MIN_SAME_SIGN_NULL = 10
 
 log = logging.getLogger("aprior.enrich")
 
@@ -135,7 +148,8 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
                             verbose=False, method=method)
     runner._logger.handlers[:] = [_ForwardToDebug()]
     try:
-        runner.run()
+        with _native_stderr_to_debug():
+            runner.run()
     except LookupError as exc:  # gseapy: no set passed its filter
         raise UserInputError(f"prerank: {str(exc).splitlines()[0]}") from exc
     res = runner.res2d
@@ -150,14 +164,66 @@ def prerank(ranking: pd.Series, gene_sets: Mapping[str, Sequence[str]], permutat
         "fdr_qvalue": res["FDR q-val"].astype(float).to_numpy(),
         "fwer_pvalue": (res["FWER p-val"].astype(float).to_numpy() if "FWER p-val" in res
                         else np.full(len(res), np.nan)),
+        "log2err": (res["log2err"].astype(float).to_numpy()
+                    if method == "multilevel" and "log2err" in res
+                    else np.full(len(res), np.nan)),
         "leading_edge_size": [len(x.split(";")) if x else 0 for x in leading],
         "leading_edge": leading,
     })
     sig = table["fdr_qvalue"].to_numpy() < fdr
     if positive_only:
         sig &= table["nes"].to_numpy() > 0
-    table.insert(PRERANK_COLUMNS.index("significant"), "significant", sig)
+    table["significant"] = sig
+    table["pvalue_note"] = [undefined_pvalue_note(size, es, positive_only)
+                            if not np.isfinite(pv) else ""
+                            for size, es, pv in zip(table["set_size"], table["es"],
+                                                    table["pvalue"], strict=True)]
     table = sort_prerank(table, positive_only)
-    if not np.isfinite(table["nes"].to_numpy()).all():
-        log.warning("prerank: some NES are not finite (too few permutations for a set?)")
+    undefined = table[table["pvalue_note"] != ""]
+    if len(undefined):
+        first = undefined.iloc[0]
+        log.warning("prerank: %d set(s) have no p-value, e.g. %r: %s", len(undefined),
+                    first["term"], first["pvalue_note"])
     return table[PRERANK_COLUMNS]
+
+
+def undefined_pvalue_note(set_size: int, es: float, positive_only: bool) -> str:
+    """Why a set's NES/p/q are NaN (module docstring, "Undefined p-values")."""
+    tail = "ES < 0" if es < 0 else "ES > 0"
+    note = (f"no random gene set of size {int(set_size)} reaches this tail ({tail}) in the "
+            f"permutations (fewer than {MIN_SAME_SIGN_NULL} did), so NES and p are undefined")
+    if positive_only and es < 0:
+        note += "; with non-negative scores the negative tail only means 'ignored by the model'"
+    return note
+
+
+class _native_stderr_to_debug:  # noqa: N801 - used as a context manager
+    """Send what native code writes to file descriptor 2 to the debug log.
+
+    gseapy's compiled core prints its own warnings straight to stderr (advice that would
+    contradict ``pvalue_note``); a batch log should get one line from us instead.
+    """
+
+    def __enter__(self) -> None:
+        import sys
+        import tempfile
+
+        self._saved = None
+        try:
+            sys.stderr.flush()
+            self._file = tempfile.TemporaryFile(mode="w+b")
+            self._saved = os.dup(2)
+            os.dup2(self._file.fileno(), 2)
+        except (OSError, ValueError):  # no real fd 2 (embedded interpreters)
+            self._saved = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is None:
+            return
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._file.seek(0)
+        text = self._file.read().decode("utf-8", "replace").strip()
+        self._file.close()
+        if text:
+            logging.getLogger("aprior.gseapy").debug("%s", text)

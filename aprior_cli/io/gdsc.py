@@ -16,6 +16,7 @@ import pandas as pd
 
 from aprior_cli.errors import UserInputError
 from aprior_cli.io.tables import read_table
+from aprior_cli.messages import capped
 
 #: MERGE columns that are *not* meta-features (the authors' ``MergeData`` drops them too):
 #: SCORE is MERGE's own driver score, #SIGPVALS a count of significant associations.
@@ -50,7 +51,7 @@ def read_gdsc_response(path: str | os.PathLike, drug: str) -> pd.Series:
         raise UserInputError(f"{path}: missing column(s) {sorted(missing)}")
     sub = table[table["DRUG_NAME"] == drug]
     if sub.empty:
-        drugs = ", ".join(sorted(table["DRUG_NAME"].astype(str).unique())[:12])
+        drugs = capped(sorted(table["DRUG_NAME"].astype(str).unique()), shown=12)
         raise UserInputError(f"{path}: no rows for drug {drug!r}; available: {drugs}")
     return sub.groupby("SANGER_MODEL_ID")["LN_IC50"].mean().rename("LN_IC50")
 

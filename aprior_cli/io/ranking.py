@@ -17,6 +17,7 @@ ranking is sorted by decreasing score (ties keep file order). Identifiers are co
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.io.files import read_text_lines, require_file
 from aprior_cli.io.read_errors import reading
 from aprior_cli.io.tables import TEXT_FORMATS, table_format
+from aprior_cli.messages import capped
 
 ATTRIBUTION_SCORE_COLUMN = "mean_abs_attribution"
 CONSENSUS_SCORE_COLUMN = "consensus_importance"
@@ -68,7 +70,7 @@ def _score_column(df: pd.DataFrame, path: Path, score_column: str | None) -> str
     if score_column is not None:
         if score_column not in cols[1:]:
             raise UserInputError(f"{path}: --score-column {score_column!r} is not a column "
-                                 f"(columns: {', '.join(cols)})")
+                                 f"(columns: {capped(cols, shown=8)})")
         return score_column
     for known in (ATTRIBUTION_SCORE_COLUMN, CONSENSUS_SCORE_COLUMN):
         if known in cols[1:]:
@@ -76,7 +78,7 @@ def _score_column(df: pd.DataFrame, path: Path, score_column: str | None) -> str
     if len(cols) == 2:
         return cols[1]
     raise UserInputError(f"{path}: {len(cols)} columns and no {ATTRIBUTION_SCORE_COLUMN!r}; "
-                         f"name the score with --score-column (columns: {', '.join(cols)})")
+                         f"name the score with --score-column (columns: {capped(cols, shown=8)})")
 
 
 def read_ranking(path: str | os.PathLike, score_column: str | None = None,
@@ -129,7 +131,7 @@ def read_ranking(path: str | os.PathLike, score_column: str | None = None,
     if dup.any():
         if duplicates == "error":
             names = list(dict.fromkeys(series.index[dup]))
-            shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+            shown = capped(names, shown=3)
             raise UserInputError(f"{path}: {len(names)} gene(s) listed more than once ({shown}); "
                                  "collapse them first or pass --duplicate-genes keep-highest")
         series = series[~dup]
@@ -151,3 +153,36 @@ def read_gene_list(path: str | os.PathLike) -> list[str]:
     if not genes:
         raise UserInputError(f"{path}: gene list is empty")
     return list(genes)
+
+
+GENE_LIST_SCORE = "list_order"
+
+
+def read_query(path: str | os.PathLike, score_column: str | None = None,
+               duplicates: str = "error") -> tuple[pd.Series, bool]:
+    """A ranking (see :func:`read_ranking`) or, for a one-column file, a plain gene list.
+
+    A gene list (one gene per line; blanks and ``#`` lines skipped; a repeated gene counted
+    once) becomes a Series in file order with scores ``n, n-1, ..., 1`` named ``list_order``
+    (so "the top k" are its first k genes). Returns ``(series, is_gene_list)``.
+    """
+    path = require_file(Path(path), "a ranking file", "ranking file not found")
+    fmt = table_format(path)
+    if fmt in TEXT_FORMATS:
+        lines = [ln.strip() for ln in read_text_lines(path, "ranking")]
+        lines = [ln for ln in lines if ln and not ln.startswith("#")]
+        sep = TEXT_FORMATS[fmt]
+        if lines and all(len([f for f in ln.split(sep) if f.strip()]) == 1 for ln in lines):
+            if score_column is not None:
+                raise UserInputError(f"{path}: a gene list (one column) has no "
+                                     f"--score-column {score_column!r}")
+            genes = [ln.split(sep)[0].strip() for ln in lines]
+            unique = list(dict.fromkeys(genes))
+            if len(unique) < len(genes):  # a list is a set: repeats carry no information
+                logging.getLogger("aprior.enrich").info(
+                    "%s: %d repeated gene(s) counted once", path, len(genes) - len(unique))
+            genes = unique
+            scores = np.arange(len(genes), 0, -1, dtype=float)
+            return pd.Series(scores, index=pd.Index(genes, name="gene"),
+                             name=GENE_LIST_SCORE), True
+    return read_ranking(path, score_column=score_column, duplicates=duplicates), False

@@ -228,8 +228,19 @@ class SavedRun:
     #: the selection directory this run was reached through (None: given directly)
     selection: Path | None = None
 
-    def build_model(self, device: torch.device | str = "cpu") -> nn.Module:
-        """The network with the saved weights (loaded with ``weights_only=True``), eval mode."""
+    @property
+    def target_scaling(self) -> Any:
+        """The regression target scaling the network was trained with (model.json)."""
+        from aprior_cli.training.target_scaling import TargetScaling
+
+        return TargetScaling.from_dict(self.spec.get("target_scaling"))
+
+    def build_model(self, device: torch.device | str = "cpu",
+                    original_units: bool = True) -> nn.Module:
+        """The network with the saved weights (loaded with ``weights_only=True``), eval mode;
+        with ``original_units`` wrapped so it predicts in the target's own units (a run
+        trained with ``--target-scaling standard``; see
+        :mod:`aprior_cli.training.target_scaling`)."""
         from aprior_cli.models import build_mlp
 
         c = self.cfg
@@ -243,6 +254,8 @@ class SavedRun:
             reason = reason if len(reason) <= 120 else reason[:117] + "..."
             raise UserInputError(f"{self.path / 'model.pt'}: cannot load weights "
                                  f"({type(exc).__name__}: {reason})") from None
+        if original_units:
+            model = self.target_scaling.wrap(model)
         return model.to(device).eval()
 
 

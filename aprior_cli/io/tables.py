@@ -19,7 +19,9 @@ from aprior_cli.io.atomic import atomic_path
 from aprior_cli.io.files import require_file
 from aprior_cli.io.read_errors import reading
 
-TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ","}
+#: ``.gene_info``: NCBI's Homo_sapiens.gene_info(.gz), a tab-separated table
+TEXT_FORMATS = {".tsv": "\t", ".txt": "\t", ".tab": "\t", ".rnk": "\t", ".csv": ",",
+                ".gene_info": "\t"}
 _MANGLED = re.compile(r"^(.*)\.(\d+)$")
 SUPPORTED = ".tsv .txt .tab .rnk .csv .parquet .h5ad (text formats may end in .gz)"
 
@@ -124,8 +126,13 @@ def _read_h5ad(path: Path) -> pd.DataFrame:
                         columns=adata.var_names.astype(str))
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True) -> Path:
-    """Write ``df`` atomically in the format given by ``path``'s extension; return the path."""
+def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True,
+                obs: pd.DataFrame | None = None) -> Path:
+    """Write ``df`` atomically in the format given by ``path``'s extension; return the path.
+
+    ``.h5ad``: rows are ``obs_names``, columns ``var_names``; ``obs`` (indexed by row name)
+    adds its columns to ``.obs`` (rows without an entry get missing values).
+    """
     path = Path(path)
     fmt = table_format(path)
     with atomic_path(path) as tmp:
@@ -143,5 +150,11 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = True) -
             adata = anndata.AnnData(X=df.to_numpy(dtype=np.float32))
             adata.obs_names = [str(i) for i in df.index]
             adata.var_names = [str(c) for c in df.columns]
+            if obs is not None and len(obs.columns):
+                extra = obs.copy()
+                extra.index = extra.index.astype(str)
+                extra = extra[~extra.index.duplicated()].reindex(adata.obs_names)
+                for col in extra.columns:
+                    adata.obs[str(col)] = extra[col].to_numpy()
             adata.write_h5ad(tmp)
     return path

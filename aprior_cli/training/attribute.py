@@ -53,6 +53,23 @@ def global_ranking(attributions: np.ndarray, features: Sequence[str],
     return table
 
 
+def attribution_unit(model_spec: dict[str, Any], target_column: str = "target") -> str:
+    """What one unit of attribution means for a run (``model.json`` spec).
+
+    Attributions add up to ``f(x) - E f(x')``, so their unit is that of the explained output:
+    regression -- the target's own units (the run's model predicts in them, whatever the
+    ``--target-scaling``); binary -- the logit of the positive class; multiclass -- the logit
+    of the explained class.
+    """
+    task = model_spec.get("task")
+    if task == "regression":
+        return f"target units ({target_column}; original scale)"
+    classes = model_spec.get("classes") or []
+    if task == "binary" and len(classes) == 2:
+        return f"logit of P({classes[1]}) (positive class {classes[1]!r})"
+    return "logit of the explained class"
+
+
 def completeness_summary(residual: np.ndarray, attributions: np.ndarray) -> dict[str, Any]:
     """Summary of the EG completeness residual ``sum_i phi_i - (f(x) - mean f(x'))``.
 

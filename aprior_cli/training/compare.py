@@ -26,7 +26,8 @@ CORRECTIONS = ("none", "fdr_bh", "holm", "bonferroni")
 
 
 def method_from_config(cfg: Mapping[str, Any], selected: bool = False) -> str:
-    """A method label from a run's resolved config, e.g. ``graph-eg(humannet)-lambda=1``.
+    """A method label from a run's resolved config, e.g. ``graph-eg(humannet)-lambda=1``
+    (``-unscaled`` marks a regression trained with ``--target-scaling none``).
 
     ``selected``: the run was chosen by a selection (its lambda varies by seed), so the label
     reads ``lambda=selected`` and runs of different seeds pair.
@@ -42,6 +43,8 @@ def method_from_config(cfg: Mapping[str, Any], selected: bool = False) -> str:
         name += f"-lambda={lam if isinstance(lam, str) else format(float(lam), 'g')}"
         if cfg.get("schedule") == "fine-tune":
             name += "-finetune"
+    if cfg.get("task", "regression") == "regression" and cfg.get("target_scaling") == "none":
+        name += "-unscaled"  # --target-scaling none: a different model of the same data
     if cfg.get("param_penalty", "none") != "none":
         name += (f"+{cfg['param_penalty']}-{cfg.get('param_penalty_layers', 'first')}"
                  f"={format(float(cfg.get('param_penalty_lambda', 0)), 'g')}")

@@ -41,9 +41,26 @@ OPTIONS: tuple[Option, ...] = (
            "gene id)."),
     Option("covariates", "strs", [], "Label columns appended as inputs after the genes "
            "(never graph nodes); non-numeric ones are one-hot encoded."),
+    Option("expression_long", "strs", [], "Read --expression as a long table: its SAMPLE,GENE,"
+           "VALUE columns, e.g. model_id,gene_symbol,fpkm (one row per sample and gene)."),
+    Option("sample_column", "str", "sample", "Labels column holding the sample id (.h5ad: "
+           "obs_names unless an .obs column is named)."),
+    Option("target_column", "str", "target", "Labels column holding the target."),
+    Option("group_column", "str", None, "Labels column holding the group (patient) id "
+           "[default: 'group' if present]."),
+    Option("batch_column", "str", None, "Labels column holding the batch [default: 'batch' "
+           "if present]; recorded for preprocess --batch-column."),
+    Option("labels_where", "multi", [], "Keep label rows with COLUMN=VALUE (or COLUMN!=VALUE), "
+           "e.g. DRUG_NAME=Olaparib; repeatable (same column: any value; columns: all)."),
+    Option("unmatched_labels", "str", "error", "Label rows whose sample has no expression: "
+           "error, or drop them (counted in a warning and in metrics.json).",
+           choices=("error", "drop")),
     # task and model
     Option("task", "str", "regression", "Prediction task.",
            choices=("regression", "binary", "multiclass")),
+    Option("target_scaling", "str", "standard", "Regression: z-score the target with the "
+           "training samples' mean/sd while training (metrics, predictions and attributions "
+           "are reported in original units), or none.", choices=("standard", "none")),
     Option("hidden", "ints", [512, 256], "Hidden layer sizes, e.g. 512,256 (empty: linear)."),
     Option("activation", "str", "relu", "Hidden activation.",
            choices=("relu", "elu", "gelu", "tanh", "softplus", "sigmoid")),

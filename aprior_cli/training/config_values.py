@@ -22,7 +22,8 @@ class Option:
 
     ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``path`` (optional string),
     ``ints`` (list of ints; ``"512,256"`` accepted), ``strs`` (list of strings; ``"a,b"``
-    accepted), ``lambda`` (float, ``auto`` or a list of floats).
+    accepted), ``multi`` (list of strings that may hold commas: a repeatable option, a single
+    string is one item), ``lambda`` (float, ``auto`` or a list of floats).
     """
 
     name: str
@@ -96,6 +97,13 @@ def coerce_value(opt: Option, value: Any, source: str = "config") -> Any:
         items = split_list(value) if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
             raise UserInputError(f"{where} must be a list of names, got {value!r}")
+        out = list(items)
+    elif opt.kind == "multi":
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, tuple):
+            items = list(items)
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise UserInputError(f"{where} must be a list of strings, got {value!r}")
         out = list(items)
     elif opt.kind == "lambda":
         items = split_list(value) if isinstance(value, str) else value

@@ -9,12 +9,13 @@ expression samples without a label are ignored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.messages import capped
 
 RESERVED_LABEL_COLUMNS = ("sample", "target", "group", "batch")
 
@@ -40,6 +41,12 @@ class TrainingData:
         Class names in output order (binary: ``[negative, positive]``); None for regression.
     groups
         ``group`` column (n,) when the labels have one, else None.
+    row_ids
+        Row names (n,) when rows repeat a sample id (``sample|drug=X``, see
+        :mod:`aprior_cli.training.paired_rows`); None when every row is its own sample.
+    dropped_samples
+        Samples of the label rows left out because they have no expression
+        (``unmatched="drop"``), one entry per row.
     """
 
     x: np.ndarray
@@ -49,10 +56,21 @@ class TrainingData:
     n_genes: int
     classes: list[str] | None
     groups: np.ndarray | None
+    row_ids: list[str] | None = None
+    dropped_samples: list[str] = field(default_factory=list)
+
+    @property
+    def labels_dropped(self) -> int:
+        return len(self.dropped_samples)
 
     @property
     def genes(self) -> list[str]:
         return self.features[: self.n_genes]
+
+    @property
+    def ids(self) -> list[str]:
+        """One name per row: the sample id, or ``row_ids`` when rows repeat samples."""
+        return self.row_ids if self.row_ids is not None else self.samples
 
 
 def class_order(values: pd.Series) -> list[str]:
@@ -97,9 +115,9 @@ def encode_targets(target: pd.Series, task: str, classes: Sequence[str] | None =
     """
     missing = target.isna().to_numpy()
     if missing.any() and not allow_missing:
-        bad = list(target.index[missing][:3])
+        bad = list(target.index[missing])
         raise UserInputError(f"{source}: target is missing for {int(missing.sum())} sample(s), "
-                             f"e.g. {', '.join(map(str, bad))}")
+                             f"e.g. {capped(bad)}")
     if task == "regression":
         numeric = pd.to_numeric(target, errors="coerce")
         bad = numeric.isna() & ~target.isna()
@@ -116,15 +134,15 @@ def encode_targets(target: pd.Series, task: str, classes: Sequence[str] | None =
         classes = class_order(target)
         if task == "binary" and len(classes) != 2:
             raise UserInputError(f"{source}: binary task needs exactly 2 target classes, found "
-                                 f"{len(classes)} ({', '.join(classes[:5])})")
+                                 f"{len(classes)} ({capped(classes)})")
         if task == "multiclass" and len(classes) < 2:
             raise UserInputError(f"{source}: multiclass task needs at least 2 target classes, "
                                  f"found {len(classes)}")
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted({v for v in as_str.dropna() if v not in index})
     if unknown:
-        raise UserInputError(f"{source}: target classes {unknown[:5]} are not among the "
-                             f"model's classes {list(classes)}")
+        raise UserInputError(f"{source}: target classes {capped(unknown, quote=True)} are not "
+                             f"among the model's classes {capped(classes, shown=8)}")
     y = np.array([np.nan if v is None else float(index[v]) for v in as_str], dtype=float)
     return y, list(classes)
 
@@ -136,7 +154,7 @@ def covariate_columns(labels: pd.DataFrame, covariates: Sequence[str],
     for name in covariates:
         if name not in labels.columns:
             raise UserInputError(f"{source}: covariate column {name!r} not found "
-                                 f"(columns: {', '.join(map(str, labels.columns))})")
+                                 f"(columns: {capped(labels.columns, shown=8)})")
         if name in ("sample", "target"):
             raise UserInputError(f"--covariates: {name!r} cannot be a covariate")
         col = labels[name]
@@ -186,7 +204,7 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
           covariates: Sequence[str] = (), classes: Sequence[str] | None = None,
           features: Sequence[str] | None = None, n_genes: int | None = None,
           allow_missing_target: bool = False, expression_name: str = "expression",
-          labels_name: str = "labels") -> TrainingData:
+          labels_name: str = "labels", unmatched: str = "error") -> TrainingData:
     """Align expression rows with labels rows by sample id.
 
     Parameters
@@ -207,6 +225,9 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
         columns are rebuilt and reindexed to it.
     allow_missing_target
         Accept labels without targets (attribution of unlabelled samples).
+    unmatched
+        Label rows whose sample is not in the expression: ``error``, or ``drop`` them
+        (an error all the same when no row matches).
 
     Raises
     ------
@@ -214,21 +235,20 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
         Labels for samples absent from the expression, duplicated ids, NaN features,
         non-numeric regression targets, missing columns.
     """
+    from aprior_cli.training.paired_rows import drop_unmatched, paired_row_ids
+
     expression = prepare_expression(expression, expression_name)
     if "sample" not in labels.columns:
         raise UserInputError(f"{labels_name}: needs a 'sample' column "
-                             f"(columns: {', '.join(map(str, labels.columns))})")
+                             f"(columns: {capped(labels.columns, shown=8)})")
     if "target" not in labels.columns and not allow_missing_target:
-        raise UserInputError(f"{labels_name}: needs a 'target' column")
+        raise UserInputError(f"{labels_name}: needs a 'target' column "
+                             f"(columns: {capped(labels.columns, shown=8)})")
     labels = labels.copy()
     labels["sample"] = labels["sample"].map(_label_str)
-    dup = labels["sample"][labels["sample"].duplicated()]
-    if len(dup):
-        raise UserInputError(f"{labels_name}: duplicated sample {dup.iloc[0]!r}")
-    unknown = [s for s in labels["sample"] if s not in expression.index]
-    if unknown:
-        raise UserInputError(f"{labels_name}: {len(unknown)} sample(s) not in {expression_name}, "
-                             f"e.g. {', '.join(unknown[:3])}")
+    labels, dropped = drop_unmatched(labels, expression.index, unmatched, labels_name,
+                                     expression_name)
+    row_ids = paired_row_ids(labels, covariates, labels_name)
     labels = labels.set_index("sample", drop=False)
     if features is None:
         genes = list(expression.columns)
@@ -236,8 +256,8 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
         genes = list(features[: n_genes if n_genes is not None else len(features)])
         missing = [g for g in genes if g not in expression.columns]
         if missing:
-            raise UserInputError(f"{expression_name}: {len(missing)} model feature(s) missing, "
-                                 f"e.g. {', '.join(missing[:3])}")
+            raise UserInputError(f"{expression_name}: {len(missing)} model feature(s) missing: "
+                                 f"{capped(missing)}")
     x_genes = expression.loc[labels.index, genes].to_numpy(dtype=np.float32)
     cov = covariate_columns(labels, covariates, labels_name)
     clash = [c for c in cov.columns if c in genes]
@@ -255,4 +275,4 @@ def align(expression: pd.DataFrame, labels: pd.DataFrame, task: str,
     groups = labels["group"].map(_label_str).to_numpy() if "group" in labels.columns else None
     return TrainingData(x=x, y=y, samples=list(labels.index), features=genes + list(cov.columns),
                         n_genes=len(genes), classes=list(classes) if classes else None,
-                        groups=groups)
+                        groups=groups, row_ids=row_ids, dropped_samples=dropped)

@@ -54,12 +54,13 @@ def prediction_table(prep: Any, model: torch.nn.Module, device: torch.device) ->
     from aprior_cli.training.trainer import predict
 
     frames = []
+    model = prep.target_scaling.wrap(model)  # outputs and losses in the target's own units
     samples = np.asarray(prep.data.samples, dtype=object)
     for name in ("train", "val", "test"):
         mask = prep.split == name
         if not mask.any():
             continue
-        x, y = tensors(prep, name, device)
+        x, y = tensors(prep, name, device, units="original")
         out = predict(model, x)
         if prep.cfg.task == "multiclass":
             shown = out.argmax(1).cpu().numpy()

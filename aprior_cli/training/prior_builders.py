@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.messages import capped
 from aprior_cli.training.config import PRIORS, TrainConfig
 
 
@@ -80,7 +81,7 @@ def graph_feature_index(graph: Any, features: Sequence[str], n_genes: int,
     missing = [f for f in graph.features if f not in position]
     if missing:
         raise UserInputError(f"{source}: {len(missing)} graph feature(s) are not in the "
-                             f"expression data, e.g. {', '.join(map(str, missing[:3]))} (build "
+                             f"expression data, e.g. {capped(missing)} (build "
                              "the graph with aprior graph over this expression's features)")
     return np.array([position[f] for f in graph.features], dtype=np.int64)
 

@@ -12,7 +12,17 @@ written to ``metrics.json``:
   trained with another graph or none;
 * ``test_gini_eg``: Gini coefficient of the test set's mean |EG| over the gene columns;
 * ``prior_coverage``: the prior's coverage report when it has one (DAPr: genes matched to
-  the meta-feature table, unmatched examples, policy, number penalised, meta-feature names).
+  the meta-feature table, unmatched examples, policy, number penalised, meta-feature names);
+* ``graph_coverage`` (fraction 0-1 of the gene columns with an edge), ``graph_components``,
+  ``graph_isolated`` (:mod:`aprior_cli.graph_coverage`) of ``graph`` (else ``eval_graph``);
+* ``target_scaling`` (:mod:`aprior_cli.training.target_scaling`): the prediction metrics
+  (loss, mse, r2) are in original target units; the attribution-based values (test_prior_*,
+  test_graph_penalty_*, test_gini_eg) are those of the network as optimised (training units,
+  as in ``history.tsv``); ``{val,test}_mse_train_mean`` is the MSE of predicting the training
+  mean (the bar a model must clear);
+* ``labels_dropped`` (rows without expression, ``--unmatched-labels drop``), ``n_rows`` /
+  ``n_samples`` (they differ when rows are (sample, drug) pairs) and ``warnings`` (the
+  data-size guidance lines, :mod:`aprior_cli.training.guidance`).
 """
 
 from __future__ import annotations
@@ -32,9 +42,10 @@ from aprior_cli.errors import UserInputError
 from aprior_cli.models import build_mlp, output_size
 from aprior_cli.training.config import TrainConfig
 from aprior_cli.training.data import TrainingData, align
+from aprior_cli.training.paired_rows import sample_splits, split_rows
 from aprior_cli.training.prior_builders import PriorContext, build_graph_prior, build_prior
 from aprior_cli.training.rng import seed_everything
-from aprior_cli.training.splits import make_split
+from aprior_cli.training.target_scaling import TargetScaling, metrics_note
 from aprior_cli.training.tasks import Task, get_task
 from aprior_cli.training.trainer import FitResult, Trainer
 
@@ -51,20 +62,23 @@ class PreparedRun:
     task: Task
     prior: Any
     eval_graph_prior: Any
+    target_scaling: TargetScaling = field(default_factory=TargetScaling)
+    graph_stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_outputs(self) -> int:
         return output_size(self.cfg.task, len(self.data.classes) if self.data.classes else None)
 
     def splits_table(self) -> pd.DataFrame:
-        return pd.DataFrame({"sample": self.data.samples, "split": self.split})
+        return sample_splits(self.data.samples, self.split)
 
     def model_spec(self) -> dict[str, Any]:
         """What ``aprior attribute`` needs besides config.yaml to rebuild the model."""
         return {"format": "aprior-run-1", "task": self.cfg.task,
                 "n_inputs": len(self.data.features), "n_outputs": self.n_outputs,
                 "n_genes": self.data.n_genes, "classes": self.data.classes,
-                "covariates": list(self.cfg.covariates)}
+                "covariates": list(self.cfg.covariates),
+                "target_scaling": self.target_scaling.to_dict()}
 
 
 @dataclass
@@ -81,10 +95,12 @@ def prepare(cfg: TrainConfig, expression: pd.DataFrame, labels: pd.DataFrame,
     task = get_task(cfg.task)
     data = align(expression, labels, cfg.task, covariates=cfg.covariates,
                  expression_name=cfg.expression or "expression",
-                 labels_name=cfg.labels or "labels")
-    split = make_split(cfg.split, data.samples, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                 labels_name=cfg.labels or "labels", unmatched=cfg.unmatched_labels)
+    split = split_rows(cfg.split, data.samples, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                        y=data.y if cfg.task != "regression" else None, groups=data.groups,
                        table=split_table)
+    scaling = TargetScaling.fit(data.y[split == "train"], cfg.target_scaling
+                                if cfg.task == "regression" else "none")
     ctx = PriorContext(features=data.features, n_genes=data.n_genes, graph=graph,
                        graph_source=cfg.graph or "--graph", meta_features=meta_features)
     prior = build_prior(cfg, ctx)
@@ -95,8 +111,15 @@ def prepare(cfg: TrainConfig, expression: pd.DataFrame, labels: pd.DataFrame,
         eval_prior = build_graph_prior(g, data.features, data.n_genes, src)
     if (cfg.attribution == "eg" and prior is not None and cfg.k >= cfg.batch_size):
         raise UserInputError(f"--k {cfg.k} needs --batch-size > k (got {cfg.batch_size})")
+    graph_stats: dict[str, Any] = {}
+    if graph is not None or eval_graph is not None:
+        from aprior_cli.graph_coverage import graph_coverage
+
+        g = graph if graph is not None else eval_graph
+        graph_stats = graph_coverage(g.adjacency, g.features, data.genes)
     return PreparedRun(cfg=cfg, data=data, split=split, task=task, prior=prior,
-                       eval_graph_prior=eval_prior)
+                       eval_graph_prior=eval_prior, target_scaling=scaling,
+                       graph_stats=graph_stats)
 
 
 def build_model(prep: PreparedRun) -> nn.Module:
@@ -105,13 +128,16 @@ def build_model(prep: PreparedRun) -> nn.Module:
                      cfg.dropout, cfg.batch_norm, cfg.standardize)
 
 
-def tensors(prep: PreparedRun, name: str, device: torch.device) -> tuple[torch.Tensor,
-                                                                          torch.Tensor]:
-    """Inputs and targets of split ``name`` on ``device``."""
+def tensors(prep: PreparedRun, name: str, device: torch.device,
+            units: str = "training") -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets of split ``name`` on ``device``; regression targets scaled as the
+    network is trained (``units="training"``) or as given (``"original"``)."""
     mask = prep.split == name
     x = torch.as_tensor(prep.data.x[mask], dtype=torch.float32, device=device)
-    y = prep.task.target_tensor(prep.data.y[mask]).to(device)
-    return x, y
+    y = prep.data.y[mask]
+    if units == "training" and prep.target_scaling.active:
+        y = prep.target_scaling.transform(y)
+    return x, prep.task.target_tensor(y).to(device)
 
 
 def execute(prep: PreparedRun, device: torch.device, checkpoint_path: str | Path | None = None,
@@ -152,9 +178,11 @@ def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
     """Metrics of the trained ``model`` (see the module docstring)."""
     from aprior_cli.attribution import expected_gradients, input_gradients
     from aprior_cli.priors import gini
+    from aprior_cli.training.guidance import data_notes
     from aprior_cli.training.trainer import predict
 
     cfg, task = prep.cfg, prep.task
+    network, model = model, prep.target_scaling.wrap(model)  # predictions: original units
     metrics: dict[str, Any] = {"task": cfg.task, "prior": cfg.prior,
                                "attribution": cfg.attribution, "seed": cfg.seed}
     if fit is not None:
@@ -163,22 +191,25 @@ def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
     for name in ("train", "val", "test"):
         metrics[f"n_{name}"] = int(np.sum(prep.split == name))
     metrics["n_features"] = len(prep.data.features)
+    metrics.update(data_notes(prep))
+    metrics["target_scaling"] = metrics_note(prep.target_scaling, cfg.task)
+    metrics.update(prep.graph_stats)
     coverage = getattr(prep.prior, "coverage", None)
     if isinstance(coverage, dict) and coverage:  # e.g. DAPr's meta-feature join report
         metrics["prior_coverage"] = coverage
     for name in ("train", "val", "test"):
-        x, y = tensors(prep, name, device)
+        x, y = tensors(prep, name, device, units="original")
         if x.shape[0] == 0:
             continue
         for k, v in task.metrics(predict(model, x), y).items():
             metrics[f"{name}_{k}"] = v
-    x_test, y_test = tensors(prep, "test", device)
+    x_test, y_test = tensors(prep, "test", device, units="original")
     if x_test.shape[0] >= 1:
-        x_train, _ = tensors(prep, "train", device)
+        x_train, _ = tensors(prep, "train", device, units="original")
         target = task.attribution_target(y_test)
-        eg = expected_gradients(model, x_test, x_train, n_samples=cfg.eval_n_samples,
+        eg = expected_gradients(network, x_test, x_train, n_samples=cfg.eval_n_samples,
                                 target=target, seed=cfg.seed).attributions.detach()
-        grad = input_gradients(model, x_test, target=target).attributions.detach()
+        grad = input_gradients(network, x_test, target=target).attributions.detach()
         genes = slice(0, prep.data.n_genes)
         metrics["test_gini_eg"] = float(gini(eg[:, genes].abs().mean(0)))
         if prep.prior is not None:
@@ -188,4 +219,7 @@ def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
             gp = prep.eval_graph_prior.to(device)
             metrics["test_graph_penalty_eg"] = _prior_value(gp, eg)
             metrics["test_graph_penalty_grad"] = _prior_value(gp, grad)
+    from aprior_cli.training.guidance import fit_warnings
+
+    metrics["warnings"] = fit_warnings(prep, metrics, fit)
     return metrics

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.messages import capped
 
 SPLIT_METHODS = ("random", "stratified", "group", "file")
 SPLIT_NAMES = ("train", "val", "test")
@@ -144,11 +145,11 @@ def split_from_table(table: pd.DataFrame, samples: Sequence[str],
     missing = [s for s in samples if s not in mapping]
     if missing:
         raise UserInputError(f"{source}: {len(missing)} sample(s) have no split, e.g. "
-                             f"{', '.join(missing[:3])}")
+                             f"{capped(missing)}")
     unknown = [s for s in mapping if s not in set(samples)]
     if unknown:
         raise UserInputError(f"{source}: {len(unknown)} sample(s) are not in the labels, e.g. "
-                             f"{', '.join(unknown[:3])}")
+                             f"{capped(unknown)}")
     return np.array([mapping[s] for s in samples], dtype=object)
 
 

@@ -420,7 +420,7 @@ class Trainer:
         from tqdm.auto import tqdm
 
         total = self.cfg.epochs + (self.cfg.fine_tune_epochs if len(self.phases) > 1 else 0)
-        bar = tqdm(total=total, initial=self.state["epoch"], desc="train", leave=False,
+        bar = tqdm(total=total, initial=self.state["epoch"], desc="train", leave=self.show_progress,
                    disable=not self.show_progress)
         try:
             with interrupt.deferred():  # a stop signal ends the loop at a step boundary

@@ -229,8 +229,8 @@ CASES: list[Case] = [
          text("l.tsv.gz", "sample\ttarget\nA\t1\n")),
     Case("split-wrong-delimiter", ("split", f"{C}/l.tsv", "-o", f"{C}/out.tsv"), "l.tsv",
          edited("l.tsv", "labels.tsv", lambda t: t.replace("\t", ","))),
-    Case("split-duplicated-sample", ("split", f"{C}/l.tsv", "-o", f"{C}/out.tsv"), "S00",
-         edited("l.tsv", "labels.tsv", dup_first_row)),
+    Case("split-labels-where-no-match", ("split", f"{W}/labels.tsv", "--labels-where",
+                                         "group=nobody", "-o", f"{C}/out.tsv"), "nobody"),
     Case("split-duplicated-column", ("split", f"{C}/l.tsv", "-o", f"{C}/out.tsv"), "target",
          edited("l.tsv", "labels.tsv", lambda t: t.replace("\tgroup\t", "\ttarget\t", 1))),
     Case("split-not-utf8", ("split", f"{C}/l.tsv", "-o", f"{C}/out.tsv"), "l.tsv",
@@ -409,7 +409,7 @@ CASES: list[Case] = [
     Case("enrich-top-k-zero", (*ENRICH, "--top-k", "0"), "--top-k"),
     Case("enrich-outdir-is-file", replace(ENRICH, f"{C}/enr", f"{C}/afile"), "afile",
          text("afile", "x")),
-    Case("enrich-top-k-not-below-ranking", without(ENRICH, "--top-k"), "--top-k"),
+    Case("enrich-top-k-above-ranking", (*ENRICH, "--top-k", "100000"), "--top-k"),
     Case("enrich-output-is-ranking", replace(ENRICH, f"{W}/ranking.tsv", f"{C}/ranking.tsv")
          [:-1] + (f"{C}/ranking.tsv",), "ranking.tsv", copy("ranking.tsv")),
     # ---- compare

@@ -54,7 +54,7 @@ def test_enrich_one_ranking_writes_tables_summary_and_plot(tmp_path):
     ora = pd.read_csv(out / "ranking.ora.tsv", sep="\t")
     assert list(ora.columns) == ["library", "term", "set_size", "overlap", "expected",
                                  "odds_ratio", "pvalue", "fdr_qvalue", "significant",
-                                 "overlap_genes"]
+                                 "overlap_genes", "universe", "universe_size"]
     assert ora.loc[0, "term"] == "DRIVER" and ora.loc[0, "overlap"] == 15
     assert ora.loc[0, "library"] == "sets" and bool(ora.loc[0, "significant"])
     assert ora.set_index("term").loc["DUPLICATED", "set_size"] == 15
@@ -111,6 +111,8 @@ def _bad(tmp_path, args, message):
     res = CliRunner().invoke(cli, ["enrich", *args, "-o", str(out)])
     assert res.exit_code != 0
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    if lines and lines[0].startswith("Usage:"):  # click's own usage errors add two lines
+        lines = [ln for ln in lines if ln.startswith("Error")]
     assert len(lines) == 1, res.stderr
     assert message in lines[0], lines[0]
     assert not out.exists() or list(out.iterdir()) == []
@@ -159,7 +161,9 @@ def test_no_identifier_overlap(tmp_path):
 @pytest.mark.parametrize("extra, message", [
     (["--min-size", "50", "--max-size", "10"], "--min-size/--max-size"),
     (["--method", "ora,magic"], "--method: magic"),
-    (["--top-k", "300"], "--top-k 300: not smaller than the 300 ranked genes"),
+    (["--top-k", "300"], "--top-k 300: the query covers the whole universe"),
+    (["--top-k", "301"], "has only 300 genes"),
+    (["--universe", "everything"], "'everything' is not one of 'background', 'annotated'"),
     (["--fdr", "1.5"], "--fdr: must be between 0 and 1"),
     (["--min-size", "100"], "no gene set has between 100 and 500"),
     (["--background", "missing.txt"], "gene list file not found"),
@@ -174,7 +178,7 @@ def test_background_without_top_genes(tmp_path):
     bg = tmp_path / "bg.txt"
     bg.write_text("\n".join(f"GENE{i}" for i in range(250, 300)))
     _bad(tmp_path, [str(rpath), "--gmt", str(gmt), "--top-k", "10", "--background", str(bg),
-                    "--min-size", "1"], "is in the background")
+                    "--min-size", "1"], "is in the universe")
 
 
 def test_ignore_case_rescues_mouse_symbols(tmp_path):

@@ -245,7 +245,9 @@ def test_graph_keys_from_metrics_are_shown_when_present(findings, tmp_path):
     result = CliRunner().invoke(command, [*args, "-o", str(out)])
     assert result.exit_code == 0, result.output
     page = out.read_text()
-    assert "<th>graph_coverage</th><th>graph_components</th><th>graph_isolated</th>" in page
+    assert ("<th>coverage (genes with an edge)</th><th>components</th><th>isolated genes</th>"
+            in page)
+    assert "Graph coverage 90.0 % of the model" in page
     assert "dapr_g_spearman" in page
 
 

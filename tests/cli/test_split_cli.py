@@ -74,8 +74,9 @@ def test_bad_input_one_line_no_output(tmp_path, labels, case):
         table.drop(columns="group").to_csv(path, sep="\t", index=False)
     elif case == "no_sample":
         table.rename(columns={"sample": "id"}).to_csv(path, sep="\t", index=False)
-    elif case == "duplicate":
-        pd.concat([table, table.head(1)]).to_csv(path, sep="\t", index=False)
+    elif case == "duplicate":  # a repeated sample must keep one group (its rows: one split)
+        twin = table.head(1).assign(group="another_group")
+        pd.concat([table, twin]).to_csv(path, sep="\t", index=False)
     elif case == "missing_file":
         path = tmp_path / "absent.tsv"
     out = tmp_path / "out" / "splits.tsv"

@@ -76,7 +76,7 @@ def test_align_orders_by_labels_and_appends_covariates():
     (pd.DataFrame({"sample": ["s1", "zz"], "target": [1.0, 2.0]}), None, "not in expression"),
     (pd.DataFrame({"sample": ["s1", "s2"], "target": [1.0, "high"]}), None, "numeric"),
     (pd.DataFrame({"sample": ["s1", "s2"], "target": [1.0, 2.0]}), "nan", "missing or infinite"),
-    (pd.DataFrame({"sample": ["s1", "s1"], "target": [1.0, 2.0]}), None, "duplicated"),
+    (pd.DataFrame({"sample": ["s1", "s1"], "target": [1.0, 2.0]}), None, "has 2 rows"),
     (pd.DataFrame({"id": ["s1"], "target": [1.0]}), None, "'sample' column"),
 ])
 def test_align_bad_inputs(labels, expr, match):
