@@ -10,6 +10,9 @@ import click
 
 from aprior_cli.cli.common import echo_summary, handle_errors, outdir_option, verbosity_options
 
+#: listed by default when some runs have them (DAPr runs: how well g describes the final model)
+LEARNED_PRIOR_METRICS = ("dapr_g_spearman",)
+
 log = logging.getLogger("aprior.compare")
 
 
@@ -20,7 +23,8 @@ log = logging.getLogger("aprior.compare")
               "attribution, graph, lambda) or from the directory name without 'seed<N>'.")
 @click.option("--metric", "metrics", multiple=True,
               help="Metric of metrics.json to compare (repeatable; default: every numeric "
-                   "test_* metric all runs share).")
+                   "test_* metric all runs share, e.g. test_graph_roughness_eg, plus "
+                   "dapr_g_spearman where runs have it).")
 @click.option("--baseline", default=None,
               help="Test every method against this one only (default: all pairs).")
 @click.option("--correction", type=click.Choice(["none", "fdr_bh", "holm", "bonferroni"]),
@@ -78,6 +82,9 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     else:
         chosen = [c for c in records.columns if c.startswith("test_")
                   and records[c].notna().all()]
+        # a learned prior's fit (DAPr's g vs the final model): only its runs have it
+        chosen += [c for c in LEARNED_PRIOR_METRICS if c in records.columns
+                   and records[c].notna().any()]
         if not chosen:
             raise UserInputError("no test_* metric is shared by all runs; name one with --metric")
     if records["method"].nunique() < 1:

@@ -24,7 +24,8 @@ log = logging.getLogger("aprior.train")
 _EPOCH_HOOK: Callable[[int], None] | None = None
 
 SUMMARY_KEYS = ("test_r2", "test_auc", "test_accuracy", "test_loss", "test_prior_eg",
-                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg")
+                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_graph_roughness_eg",
+                "test_gini_eg", "dapr_g_spearman")
 
 
 def _param_name(opt: Option) -> str:
@@ -141,8 +142,9 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
         finish_run_dir(partial, target, overwrite=overwrite)
         shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
                          if isinstance(result.metrics.get(k), float))
-        echo_summary(quiet, f"{target}: {result.fit.best_epoch} epoch(s) kept of "
-                     f"{len(result.fit.history)}, lambda={result.fit.lambda_value:.4g} {shown}")
+        echo_summary(quiet, f"{target}: epoch {result.fit.best_epoch} kept of "
+                     f"{len(result.fit.history)} ({result.fit.prior_steps} prior steps), "
+                     f"lambda={result.fit.lambda_value:.4g} {shown}")
 
 
 def write_prior_outputs(prior: Any, run_dir: Path, seed: int) -> None:

@@ -67,8 +67,10 @@ def test_train_writes_a_complete_run_directory(study):
     assert not (study / "run.partial").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("train_r2", "val_r2", "test_r2", "test_prior_eg", "test_prior_grad",
-                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg"):
+                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_graph_roughness_eg",
+                "test_graph_roughness_grad", "test_gini_eg"):
         assert isinstance(metrics[key], float), key
+    assert 0 <= metrics["test_graph_roughness_eg"] <= 6  # <= the largest eigenvalue of L
     assert metrics["test_prior_eg"] == pytest.approx(metrics["test_graph_penalty_eg"])
     features = (out / "features.txt").read_text().split()
     assert features == [f"G{j}" for j in range(10)] + ["site=a", "site=b"]
@@ -81,8 +83,13 @@ def test_train_writes_a_complete_run_directory(study):
     merged = splits.merge(labels, on="sample")
     assert merged.groupby("group")["split"].nunique().max() == 1
     history = pd.read_csv(out / "history.tsv", sep="\t")
-    assert list(history["epoch"]) == [1, 2, 3, 4] and history["train_prior"].gt(0).all()
-    assert "test_r2=" in res.output
+    # --epochs 4: the default 5-epoch warm-up is shortened to 3, so one epoch has the prior
+    assert list(history["epoch"]) == [1, 2, 3, 4] and cfg["warmup_epochs"] == 3
+    assert list(history["phase"]) == ["warmup"] * 3 + ["joint"]
+    assert history["train_prior"].isna().tolist() == [True] * 3 + [False]
+    assert history["train_prior"].iloc[-1] > 0
+    assert metrics["best_epoch"] == 4 and metrics["prior_steps"] > 0
+    assert "test_r2=" in res.output and "epoch 4 kept of 4" in res.output
 
 
 def test_yaml_config_and_lambda_grid(study):
