@@ -79,10 +79,11 @@ def lambda_dirname(value: float | str) -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from "
               "<outdir>.partial/checkpoint.pt (same options).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--prior-lr", "legacy_prior_lr", type=float, default=None, hidden=True)
 @verbosity_options
 @handle_errors
 def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool, verbose: int,
-            quiet: bool, **options: Any) -> None:
+            quiet: bool, legacy_prior_lr: float | None, **options: Any) -> None:
     """Train a model with an attribution prior; write a run directory.
 
     \b
@@ -98,6 +99,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
 
     # the configuration first: a bad option fails before torch is even imported
     cli_values = {opt.name: options[_param_name(opt)] for opt in OPTIONS}
+    if legacy_prior_lr is not None:  # refused by resolve() with the names of its successors
+        cli_values["prior_lr"] = legacy_prior_lr
     yaml_values = load_yaml(config_file) if config_file else None
     cfg = resolve(yaml_values, cli_values)
 
