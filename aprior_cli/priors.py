@@ -5,7 +5,9 @@ Every attribution prior is a callable ``prior(phi) -> scalar tensor`` on attribu
 care which). Most act on the global attribution ``phibar = mean_b |phi_b|`` ``(p,)``:
 
 * :class:`GraphPrior`   ``phibar[idx]^T L phibar[idx]`` with ``L`` a sparse graph Laplacian over
-  the features that are graph nodes (``idx``; covariates are simply left out);
+  the features that are graph nodes (``idx``; covariates are simply left out); its scale-free
+  :meth:`~GraphPrior.roughness` (``/ phibar^T phibar``, :func:`graph_roughness`) is what to
+  compare between models, since the raw value also falls when a model just shrinks;
 * :class:`GiniPrior`    ``-Gini(phibar[idx])`` (sparsity), by sorting -- O(p log p);
 * :class:`L1Prior`, :class:`L2Prior`  ``sum phibar`` and ``sum phibar**2``;
 * :class:`TotalVariationPrior`  anisotropic total variation of each sample's attribution map on a
@@ -114,7 +116,7 @@ class GraphPrior(_IndexedPrior):
             self._converted[(v.dtype, v.device)] = (lap, converted)
         return converted
 
-    def forward(self, phi: Tensor) -> Tensor:
+    def _node_attribution(self, phi: Tensor) -> Tensor:
         v = self.selected(phi)
         n_nodes = self.laplacian.shape[0]
         if v.shape[0] != n_nodes:
@@ -122,8 +124,45 @@ class GraphPrior(_IndexedPrior):
                 f"attributions: have {v.shape[0]} features but the graph has {n_nodes} nodes; "
                 "give feature_index"
             )
-        lap = self._laplacian_like(v)
-        return v @ torch.sparse.mm(lap, v.unsqueeze(1)).squeeze(1)
+        return v
+
+    def _quadratic_form(self, v: Tensor) -> Tensor:
+        return v @ torch.sparse.mm(self._laplacian_like(v), v.unsqueeze(1)).squeeze(1)
+
+    def forward(self, phi: Tensor) -> Tensor:
+        return self._quadratic_form(self._node_attribution(phi))
+
+    def roughness(self, phi: Tensor) -> Tensor:
+        """Scale-free roughness ``phibar^T L phibar / phibar^T phibar`` (see :func:`graph_roughness`)."""
+        v = self._node_attribution(phi)
+        return graph_roughness_from(self._quadratic_form(v), v)
+
+
+def graph_roughness_from(quadratic_form: Tensor, v: Tensor) -> Tensor:
+    """``quadratic_form / (v^T v)``; NaN when ``v`` is zero (no attribution to be rough)."""
+    norm = v.square().sum()
+    safe = torch.where(norm > 0, norm, torch.ones_like(norm))
+    return torch.where(norm > 0, quadratic_form / safe, torch.full_like(norm, float("nan")))
+
+
+def graph_roughness(phibar: Tensor, laplacian: Any) -> Tensor:
+    """Scale-free graph roughness of a global attribution: ``v^T L v / v^T v``.
+
+    The raw penalty ``v^T L v`` falls when the whole attribution vector shrinks (a collapsed
+    or heavily shrunk model scores well on any graph); dividing by ``v^T v`` leaves only the
+    shape: the Rayleigh quotient, between 0 (``v`` constant on every connected component) and
+    the largest eigenvalue of ``L`` (for ``D - W``: at most twice the largest weighted degree).
+    Lower = smoother on the graph.
+
+    Parameters
+    ----------
+    phibar
+        ``(q,)`` non-negative global attribution of the graph's nodes, in the Laplacian's order.
+    laplacian
+        ``(q, q)`` scipy.sparse or dense Laplacian.
+    """
+    prior = GraphPrior(laplacian)
+    return prior.roughness(phibar.reshape(1, -1))
 
 
 def gini(v: Tensor) -> Tensor:

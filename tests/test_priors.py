@@ -225,3 +225,27 @@ def test_gini_gradient_is_finite_at_zero_and_tiny_values():
     gini(v).backward()
     assert torch.all(torch.isfinite(v.grad))
     assert float(gini(torch.tensor([1e-200, 0.0], dtype=torch.float64))) == pytest.approx(0.5)
+
+
+def test_graph_roughness_is_scale_free_and_between_0_and_the_largest_eigenvalue():
+    import math
+
+    from aprior_cli.priors import GraphPrior, graph_roughness
+
+    rng = np.random.default_rng(3)
+    w = np.triu(rng.random((7, 7)) < 0.5, 1) * rng.random((7, 7))
+    w = w + w.T
+    lap = np.diag(w.sum(1)) - w
+    phi = torch.tensor(rng.normal(size=(5, 7)))
+    v = phi.abs().mean(0).numpy()
+    edges = sum(w[i, j] * (v[i] - v[j]) ** 2 for i in range(7) for j in range(i + 1, 7))
+    prior = GraphPrior(scipy.sparse.csr_matrix(lap))
+    assert float(prior.roughness(phi)) == pytest.approx(edges / (v @ v))
+    assert float(prior(phi)) == pytest.approx(edges)  # the raw penalty, for contrast
+    assert float(prior.roughness(0.01 * phi)) == pytest.approx(edges / (v @ v))  # shrinkage
+    assert float(prior(0.01 * phi)) == pytest.approx(1e-4 * edges)  # ... fools the raw one
+    top = np.linalg.eigvalsh(lap).max()
+    assert 0 <= float(graph_roughness(torch.tensor(v), lap)) <= top + 1e-9
+    assert float(graph_roughness(torch.ones(7, dtype=torch.float64), lap)) == pytest.approx(
+        0.0, abs=1e-12)  # constant on the graph
+    assert math.isnan(float(graph_roughness(torch.zeros(7, dtype=torch.float64), lap)))

@@ -10,11 +10,12 @@ attributions back-propagates into the parameters (double back-propagation).
 Integrated gradients use the midpoint rule with ``k`` steps between a fixed baseline (zeros by
 default) and ``x``; ``"grad"`` is the plain input gradient ``df/dx`` (Ross et al.'s baseline).
 
-The attribution pass runs in :func:`~aprior_cli.attribution.modes.attribution_mode` (dropout off,
-batch-norm on running statistics). For models whose first module is ``nn.Linear`` the
-first-layer fast path (:mod:`~aprior_cli.attribution.fastpath`) is used unless
-``fast_path=False``; with ``return_output=True`` the task output ``model(x)`` (in the model's
-current mode) shares the first-layer product with the attribution pass.
+The attribution pass runs in :func:`~aprior_cli.attribution.modes.attribution_mode` (dropout off;
+batch-norm on running statistics, or on the batch's with ``batch_norm="train"``). For models
+whose first module is ``nn.Linear`` the first-layer fast path
+(:mod:`~aprior_cli.attribution.fastpath`) is used unless ``fast_path=False``; with
+``return_output=True`` the task output ``model(x)`` (in the model's current mode) shares the
+first-layer product with the attribution pass.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def training_attributions(
     *,
     fast_path: bool = True,
     return_output: bool = False,
+    batch_norm: str = "eval",
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Attributions of a mini-batch, differentiable w.r.t. the model parameters.
 
@@ -100,6 +102,9 @@ def training_attributions(
         Use the first-linear-layer fast path when the model qualifies.
     return_output
         Also return ``model(x)`` computed in the model's current (training) mode.
+    batch_norm
+        ``"eval"`` (running statistics) or ``"train"`` (a training-mode batch-norm keeps the
+        batch's statistics); see :func:`~aprior_cli.attribution.modes.attribution_mode`.
 
     Returns
     -------
@@ -131,7 +136,7 @@ def training_attributions(
         else:
             output = model(x)
 
-    with attribution_mode(model), torch.enable_grad():
+    with attribution_mode(model, batch_norm), torch.enable_grad():
         if method == "grad":
             reps, alpha, refs, delta = 1, None, None, None
         elif method == "eg":

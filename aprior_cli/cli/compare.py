@@ -16,11 +16,14 @@ from aprior_cli.cli.common import (
     verbosity_options,
 )
 
+#: listed by default when some runs have them (DAPr runs: how well g describes the final model)
+LEARNED_PRIOR_METRICS = ("dapr_g_spearman",)
+
 log = logging.getLogger("aprior.compare")
 
 #: metrics.json keys compared by default besides test_* (when every run has them): the graph's
 #: coverage and components, and DAPr's fit of g
-ALSO_SHOWN = ("graph_coverage", "graph_components", "graph_isolated", "dapr_g_spearman")
+ALSO_SHOWN = ("graph_coverage", "graph_components", "graph_isolated")
 
 
 @click.command("compare", cls=Command)
@@ -30,8 +33,9 @@ ALSO_SHOWN = ("graph_coverage", "graph_components", "graph_isolated", "dapr_g_sp
               "attribution, graph, lambda) or from the directory name without 'seed<N>'.")
 @click.option("--metric", "metrics", multiple=True,
               help="Metric of metrics.json to compare (repeatable; default: every numeric "
-                   "test_* metric all runs share, and graph_coverage/graph_components/"
-                   "graph_isolated/dapr_g_spearman when all runs have them).")
+                   "test_* metric all runs share, e.g. test_graph_roughness_eg, and "
+                   "graph_coverage/graph_components/graph_isolated/dapr_g_spearman when all "
+                   "runs have them).")
 @click.option("--baseline", default=None,
               help="Test every method against this one only (default: all pairs).")
 @click.option("--correction", type=click.Choice(["none", "fdr_bh", "holm", "bonferroni"]),
@@ -99,6 +103,10 @@ def command(run_dirs: tuple[str, ...], method_name_from: str, metrics: tuple[str
     else:
         chosen = [c for c in records.columns if (c.startswith("test_") or c in ALSO_SHOWN)
                   and records[c].notna().all()]
+        # a learned prior's fit (DAPr's g vs the final model): only its runs have it
+        chosen += [c for c in LEARNED_PRIOR_METRICS if c in records.columns
+                   and records[c].notna().any()]
+        chosen = list(dict.fromkeys(chosen))
         if not chosen:
             raise UserInputError("no test_* metric is shared by all runs; name one with --metric")
     if records["method"].nunique() < 1:

@@ -34,7 +34,8 @@ _EPOCH_HOOK: Callable[[int], None] | None = None
 RESUME_HINT = "rerun with --resume to continue"
 
 SUMMARY_KEYS = ("test_r2", "test_auc", "test_accuracy", "test_loss", "test_prior_eg",
-                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg")
+                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_graph_roughness_eg",
+                "test_gini_eg", "dapr_g_spearman")
 
 
 def _param_name(opt: Option) -> str:
@@ -92,11 +93,12 @@ def lambda_dirname(value: float | str) -> str:
               "a fresh run; a finished run with the same options is skipped. Safe on every "
               "(re)submission of a cluster job.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--prior-lr", "legacy_prior_lr", type=float, default=None, hidden=True)
 @verbosity_options
 @interruptible(RESUME_HINT)
 @handle_errors
 def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool, verbose: int,
-            quiet: bool, **options: Any) -> None:
+            quiet: bool, legacy_prior_lr: float | None, **options: Any) -> None:
     """Train a model with an attribution prior; write a run directory.
 
     \b
@@ -117,6 +119,8 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
     # the configuration first: a bad option fails before torch is even imported
     cli_values = {opt.name: options[_param_name(opt)] or None if opt.kind == "multi"
                   else options[_param_name(opt)] for opt in OPTIONS}
+    if legacy_prior_lr is not None:  # refused by resolve() with the names of its successors
+        cli_values["prior_lr"] = legacy_prior_lr
     yaml_values = load_yaml(config_file) if config_file else None
     cfg = resolve(yaml_values, cli_values)
 
@@ -207,8 +211,9 @@ def command(config_file: str | None, outdir: str, resume: bool, overwrite: bool,
             raise annotate(exc, str(target), "after the run was finished and written") from None
         shown = " ".join(f"{k}={result.metrics[k]:.4g}" for k in SUMMARY_KEYS
                          if isinstance(result.metrics.get(k), float))
-        echo_summary(quiet, f"{target}: {result.fit.best_epoch} epoch(s) kept of "
-                     f"{len(result.fit.history)}, lambda={result.fit.lambda_value:.4g} {shown}")
+        echo_summary(quiet, f"{target}: epoch {result.fit.best_epoch} kept of "
+                     f"{len(result.fit.history)} ({result.fit.prior_steps} prior steps), "
+                     f"lambda={result.fit.lambda_value:.4g} {shown}")
     if grid and cfg.select != "none":  # chosen on validation only (aprior_cli.selection)
         record = write_grid_selection(out, [target for target, _ in runs], cfg.select)
         echo_summary(quiet, f"{out}: chose {record['chosen']} on validation "

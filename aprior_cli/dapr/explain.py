@@ -7,6 +7,9 @@
 * :func:`partial_dependence` -- for each meta-feature k and grid value v,
   ``PD_k(v) = mean_j g(M_j with column k set to v)`` (Friedman's partial dependence; the other
   meta-features stay at each gene's observed values).
+* :func:`second_order_summary` -- one signed row per meta-feature: does it raise or lower
+  predicted importance (the slope of its EG contribution on its value), how large its share
+  of g's variation is, and its Spearman correlation with g(M).
 * :func:`g_weights_table` -- g's parameters in long form.
 * :func:`dapr_output_tables` -- all of the above for a run directory.
 """
@@ -85,6 +88,67 @@ def second_order_attributions(prior: DAPrPrior, *, n_samples: int = 200,
     return table.sort_values("rank").reset_index(drop=True)
 
 
+#: genes (by g(M)) whose mean signed contributions the summary reports
+SUMMARY_TOP = 20
+
+
+def second_order_summary(prior: DAPrPrior, second_order: pd.DataFrame,
+                         top: int = SUMMARY_TOP) -> pd.DataFrame:
+    """Signed summary of the second-order EG: per meta-feature, which way it moves g.
+
+    An unsigned share (mean |EG|) alone would give the meta-feature that drives importance
+    the largest share even when g's relation to it is inverted; so every row carries the
+    direction.
+
+    Parameters
+    ----------
+    prior
+        The DAPr prior (its standardised meta-features ``meta`` (q, m)).
+    second_order
+        :func:`second_order_attributions` of the same prior.
+    top
+        The top genes by g(M) for ``top_genes_mean_contribution``.
+
+    Returns
+    -------
+    DataFrame
+        ``meta_feature, effect`` (least-squares slope of the meta-feature's EG contribution
+        on its standardised value, units of g per standard deviation; equals the weight of a
+        linear g), ``direction`` (``raises`` / ``lowers`` predicted importance, ``none`` when
+        the effect is below 1e-9 of g's spread), ``spearman_with_g`` (rank correlation of
+        the meta-feature with g(M) over genes), ``mean_abs_contribution``, ``share`` (of the
+        summed mean |contribution|), ``top_genes_mean_contribution`` (mean signed
+        contribution over the ``top`` genes by g(M): > 0 = it pushes them up); sorted by
+        ``share``.
+    """
+    from scipy.stats import spearmanr
+
+    meta = pd.DataFrame(prior.meta.detach().cpu().double().numpy(), columns=prior.meta_columns)
+    meta.insert(0, "gene", prior.genes)
+    joined = second_order.merge(meta, on="gene", suffixes=("", "__value"))
+    g = joined["g_M"].to_numpy(dtype=float)
+    spread = float(np.std(g)) or 1.0
+    top_rows = joined.nsmallest(min(top, len(joined)), "rank")
+    rows = []
+    for name in prior.meta_columns:
+        contribution = joined[name].to_numpy(dtype=float)
+        value = joined[f"{name}__value"].to_numpy(dtype=float)
+        centred = value - value.mean()
+        denom = float(centred @ centred)
+        effect = float(centred @ contribution / denom) if denom > 0 else 0.0
+        rho = spearmanr(value, g).statistic if denom > 0 and np.ptp(g) > 0 else np.nan
+        direction = ("none" if abs(effect) < 1e-9 * spread
+                     else "raises" if effect > 0 else "lowers")
+        rows.append({"meta_feature": name, "effect": effect, "direction": direction,
+                     "spearman_with_g": float(rho),
+                     "mean_abs_contribution": float(np.abs(contribution).mean()),
+                     "top_genes_mean_contribution": float(top_rows[name].mean())})
+    table = pd.DataFrame(rows)
+    total = table["mean_abs_contribution"].sum()
+    table.insert(5, "share", table["mean_abs_contribution"] / total if total > 0 else np.nan)
+    return table.sort_values("share", ascending=False).reset_index(drop=True)
+
+
 def partial_dependence(net: nn.Module, meta: torch.Tensor | np.ndarray, *, n_grid: int = 25,
                        columns: list[str] | None = None, center: np.ndarray | None = None,
                        scale: np.ndarray | None = None) -> pd.DataFrame:
@@ -160,13 +224,16 @@ def g_weights_table(prior: DAPrPrior) -> pd.DataFrame:
 def dapr_output_tables(prior: DAPrPrior, *, n_samples: int = 200, n_grid: int = 25,
                        seed: int = 0) -> dict[str, pd.DataFrame]:
     """All DAPr run-directory tables: ``g_weights``, ``importance``, ``second_order``,
-    ``partial_dependence`` (see :func:`aprior_cli.io.dapr_outputs.write_dapr_outputs`)."""
+    ``second_order_summary``, ``partial_dependence`` (see
+    :func:`aprior_cli.io.dapr_outputs.write_dapr_outputs`)."""
     center = getattr(prior, "meta_center", None)
     scale = getattr(prior, "meta_scale", None)
+    second_order = second_order_attributions(prior, n_samples=n_samples, seed=seed)
     return {
         "g_weights": g_weights_table(prior),
         "importance": predicted_importance_table(prior),
-        "second_order": second_order_attributions(prior, n_samples=n_samples, seed=seed),
+        "second_order": second_order,
+        "second_order_summary": second_order_summary(prior, second_order),
         "partial_dependence": partial_dependence(prior.net, prior.meta, n_grid=n_grid,
                                                  columns=prior.meta_columns, center=center,
                                                  scale=scale),

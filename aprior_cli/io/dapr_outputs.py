@@ -22,6 +22,7 @@ DAPR_FILES = {
     "importance": "dapr_predicted_importance.tsv",
     "second_order": "dapr_second_order_eg.tsv",
     "second_order_plot": "dapr_second_order_eg.png",
+    "second_order_summary": "dapr_second_order_summary.tsv",
     "partial_dependence": "dapr_partial_dependence.tsv",
     "partial_dependence_plot": "dapr_partial_dependence.png",
 }
@@ -119,11 +120,14 @@ def write_dapr_outputs(tables: dict[str, pd.DataFrame], outdir: str | os.PathLik
                        top: int = 20) -> list[Path]:
     """Write the DAPr tables of :func:`aprior_cli.dapr.explain.dapr_output_tables` and plots.
 
-    ``tables`` keys: ``g_weights``, ``importance``, ``second_order``, ``partial_dependence``.
+    ``tables`` keys: ``g_weights``, ``importance``, ``second_order``, ``partial_dependence``
+    and (optional) ``second_order_summary``.
     """
     outdir = Path(outdir)
     written: list[Path] = []
-    for key in ("g_weights", "importance", "second_order", "partial_dependence"):
+    keys = ["g_weights", "importance", "second_order", "partial_dependence"]
+    keys += ["second_order_summary"] if "second_order_summary" in tables else []
+    for key in keys:
         written.append(write_table(tables[key], outdir / DAPR_FILES[key], index=False))
     written.append(save_figure(plot_second_order(tables["second_order"], top=top),
                                outdir / DAPR_FILES["second_order_plot"]))

@@ -84,7 +84,11 @@ def set_threads(threads: int | None) -> None:
 
 @dataclass
 class MLPSpec:
-    """Training settings of one network (mapped onto :class:`TrainConfig`)."""
+    """Training settings of one network (mapped onto :class:`TrainConfig`).
+
+    Every protocol setting is explicit here (none is inherited from ``aprior train``'s
+    defaults), so an experiment's numbers do not move when those defaults do.
+    """
 
     hidden: tuple[int, ...] = (64, 64)
     task: str = "regression"
@@ -92,6 +96,8 @@ class MLPSpec:
     batch_size: int = 64
     lr: float = 1e-3
     patience: int = 10
+    weight_decay: float = 0.0
+    warmup_epochs: int = 0
     prior: str = "none"
     attribution: str = "eg"
     lambda_: float | str = 0.0
@@ -117,7 +123,8 @@ def train_mlp(spec: MLPSpec, x_train: np.ndarray, y_train: np.ndarray, x_val: np
 
     Returns
     -------
-    (model in eval mode, FitResult as a dict with ``best_epoch``, ``lambda_value``)
+    (model in eval mode, FitResult as a dict with ``best_epoch``, ``lambda_value``,
+    ``epochs_run``, ``prior_steps``)
     """
     from aprior_cli.models import build_mlp
     from aprior_cli.training.config import TrainConfig
@@ -128,7 +135,9 @@ def train_mlp(spec: MLPSpec, x_train: np.ndarray, y_train: np.ndarray, x_val: np
     cfg = TrainConfig(task=spec.task, hidden=list(spec.hidden), prior=spec.prior,
                       attribution=spec.attribution, lambda_=spec.lambda_, k=spec.k,
                       epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr,
-                      patience=spec.patience, param_penalty=spec.param_penalty,
+                      patience=spec.patience, weight_decay=spec.weight_decay,
+                      warmup_epochs=min(spec.warmup_epochs, spec.epochs - 1),
+                      param_penalty=spec.param_penalty,
                       param_penalty_layers=spec.param_penalty_layers,
                       param_penalty_lambda=spec.param_penalty_lambda, seed=seed, device="cpu")
     task = get_task(spec.task)
@@ -148,7 +157,7 @@ def train_mlp(spec: MLPSpec, x_train: np.ndarray, y_train: np.ndarray, x_val: np
         train_log.setLevel(old_level)
     model.eval()
     return model, {"best_epoch": fit.best_epoch, "lambda_value": fit.lambda_value,
-                   "epochs_run": len(fit.history)}
+                   "epochs_run": len(fit.history), "prior_steps": fit.prior_steps}
 
 
 class ReplicateStore(Protocol):

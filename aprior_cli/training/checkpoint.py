@@ -6,7 +6,7 @@ strings, lists and dicts only: a crafted pickle never executes)::
     format       "aprior-checkpoint-1"
     model        the network's state_dict
     prior        a learnable prior's state_dict (e.g. DAPr's g) or None
-    optimizers   {"task": ..., "prior_step": ..., "learnable_prior": ...} state_dicts
+    optimizers   {"task": ..., "learnable_prior": ...} state_dicts
     rng          torch / numpy / python / CUDA states and the batch-order and attribution
                  generators (see :mod:`aprior_cli.training.rng`)
     state        the loop's state: epoch, phase, phase_epoch, best_score, best_epoch,
@@ -155,7 +155,7 @@ def _restore(trainer: Trainer, ckpt: dict[str, Any]) -> None:
     state.setdefault("in_epoch", None)
     trainer.state = state
     if state["phase"] > 0:
-        trainer._new_optimizers()
+        trainer._new_optimizers(state["phase"])
     for k, opt in trainer._optimizers().items():
         opt.load_state_dict(ckpt["optimizers"][k])
     set_rng_state(ckpt["rng"], trainer.generators)

@@ -4,9 +4,9 @@ One table (:data:`OPTIONS`) describes every key: its type, default, allowed valu
 ``aprior train`` turns each key into a command-line option (``batch_size`` -> ``--batch-size``),
 a YAML file may set any of them, and the precedence is defaults < YAML < command line. The
 resolved configuration (every key) is saved as ``config.yaml`` in the run directory.
-
-``lambda`` may be a number, ``auto`` (lambda * Omega equals the task loss on the first
-training batch), or a list (a grid: one run per value, in ``<outdir>/lambda_<value>``).
+``lambda`` may be a number, ``auto`` (:mod:`~aprior_cli.training.auto_lambda`) or a list (a
+grid: one run per value, in ``<outdir>/lambda_<value>``). Cross-option checks:
+:mod:`~aprior_cli.training.config_checks`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 from aprior_cli.errors import UserInputError
+from aprior_cli.training import config_checks
+from aprior_cli.training.config_checks import validate
 from aprior_cli.training.config_values import Option, coerce_value, copy_value
 
 PRIORS = ("none", "graph", "gini", "sparsity", "l1", "l2", "dapr")
@@ -66,30 +68,40 @@ OPTIONS: tuple[Option, ...] = (
            choices=("relu", "elu", "gelu", "tanh", "softplus", "sigmoid")),
     Option("dropout", "float", 0.0, "Dropout probability after each hidden layer.", minimum=0.0),
     Option("batch_norm", "bool", False, "Batch normalisation after each hidden linear layer."),
+    Option("batch_norm_mode", "str", "train", "Batch-norm statistics of the training-time "
+           "attributions: train = the batch's (the function the task step trains), eval = "
+           "the running ones.", choices=("train", "eval")),
     Option("standardize", "bool", False, "Standardise inputs with training-split mean/std "
            "(stored in the model, so attributions are on the raw columns)."),
     # prior
     Option("prior", "str", "none", "Attribution prior.", choices=PRIORS),
     Option("attribution", "str", "eg", "Attribution the prior penalises: expected gradients, "
            "integrated gradients or plain input gradients.", choices=ATTRIBUTIONS),
-    Option("lambda", "lambda", 0.0, "Prior strength: a number, 'auto' (lambda*Omega = task loss "
-           "at the start) or a comma-separated grid (one run per value)."),
+    Option("lambda", "lambda", 0.0, "Prior strength: a number, 'auto' (lambda*Omega = 5 % of "
+           "the task loss when the prior switches on) or a comma-separated grid (one run per value)."),
     Option("select", "str", "best", "Lambda grid: choose a run on validation (selection.json): "
            "best, one-se (smallest lambda within 1 s.e.) or none.",
            choices=("best", "one-se", "none")),
     Option("k", "int", 1, "References per sample for training-time expected gradients.",
            minimum=1),
-    Option("schedule", "str", "joint", "joint: task + lambda*Omega every step; fine-tune: plain "
-           "training to convergence, then epochs alternating task and prior steps.",
-           choices=("joint", "fine-tune")),
-    Option("fine_tune_epochs", "int", 10, "Alternating epochs after plain training "
+    Option("schedule", "str", "joint", "joint: task + lambda*Omega every step after the "
+           "warm-up; fine-tune: plain training to convergence, then epochs of a task step and "
+           "a lambda*Omega step sharing one optimiser.", choices=("joint", "fine-tune")),
+    Option("fine_tune_epochs", "int", 50, "Alternating epochs after plain training "
            "(--schedule fine-tune).", minimum=1),
+    Option("fine_tune_lr", "float", None, "Learning rate of the fine-tune phase's optimiser "
+           "(default: --lr).", minimum=0.0),
+    Option("warmup_epochs", "int", 5, "Plain epochs first: the joint schedule's prior is off "
+           "and lambda auto is calibrated after them; early stopping neither keeps nor counts "
+           "an epoch before their end (every run, the baseline too).", minimum=0),
     Option("prior_update", "str", "joint", "Learnable priors (e.g. DAPr): joint = one backward, "
            "both optimisers step; alternating = a step of the model, then one of the prior.",
            choices=("joint", "alternating")),
-    Option("prior_lr", "float", None, "Learning rate of the prior-step optimiser of "
-           "--schedule fine-tune (default: --lr) and of a learnable prior such as DAPr's g "
+    Option("dapr_lr", "float", None, "Learning rate of a learnable prior such as DAPr's g "
            "(default: 10 x --lr).", minimum=0.0),
+    Option("dapr_refit_steps", "int", 2000, "DAPr: after training, g is refitted for up to "
+           "this many full-batch steps on the kept model's EG of the training samples "
+           "(0: keep g as trained).", minimum=0),
     Option("dapr_hidden", "ints", [], "DAPr: hidden layer sizes of g, the meta-feature -> "
            "importance network, e.g. 5,3 (empty: linear g)."),
     Option("dapr_missing", "str", "exclude", "DAPr: genes without meta-features are not "
@@ -103,20 +115,20 @@ OPTIONS: tuple[Option, ...] = (
            "two-moons choice) or mean |phi| over the batch (phibar).",
            choices=("abs", "signed", "phibar")),
     # optimisation
-    Option("epochs", "int", 100, "Maximum training epochs.", minimum=1),
-    Option("batch_size", "int", 64, "Mini-batch size.", minimum=2),
-    Option("lr", "float", 1e-3, "Learning rate.", minimum=0.0),
+    Option("epochs", "int", 500, "Maximum training epochs.", minimum=1),
+    Option("batch_size", "int", 32, "Mini-batch size.", minimum=2),
+    Option("lr", "float", 1e-4, "Learning rate.", minimum=0.0),
     Option("optimizer", "str", "adam", "Optimiser.", choices=("adam", "sgd")),
     Option("momentum", "float", 0.9, "SGD momentum.", minimum=0.0),
-    Option("weight_decay", "float", 0.0, "Optimiser weight decay.", minimum=0.0),
+    Option("weight_decay", "float", 1e-2, "Optimiser weight decay (L2).", minimum=0.0),
     Option("param_penalty", "str", "none", "Parameter-penalty baseline.",
            choices=("none", "l1", "l2", "sgl")),
     Option("param_penalty_layers", "str", "first", "Layers the parameter penalty covers.",
            choices=("first", "all")),
     Option("param_penalty_lambda", "float", 0.0, "Strength of the parameter penalty.",
            minimum=0.0),
-    Option("patience", "int", 10, "Early stopping: epochs without validation improvement "
-           "(0 = no early stopping).", minimum=0),
+    Option("patience", "int", 30, "Early stopping: epochs without validation improvement "
+           "after the warm-up (0: no early stopping, the last epoch is kept).", minimum=0),
     Option("monitor", "str", "loss", "Validation quantity early stopping watches: the task loss "
            "or the task's metric (r2 / auc / accuracy).", choices=("loss", "metric")),
     # data split
@@ -178,6 +190,8 @@ def coerce(key: str, value: Any, source: str = "config") -> Any:
 def check_keys(mapping: Mapping[str, Any], source: str) -> None:
     """Reject unknown keys, suggesting the closest known one."""
     for key in mapping:
+        if key in config_checks.LEGACY_KEYS:
+            raise UserInputError(config_checks.legacy_key_message(key, source))
         if key not in OPTIONS_BY_NAME:
             close = difflib.get_close_matches(str(key), list(OPTIONS_BY_NAME), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -212,12 +226,15 @@ def resolve(yaml_values: Mapping[str, Any] | None = None,
         inconsistent options.
     """
     values = {o.name: copy_value(o.default) for o in OPTIONS}
+    explicit: set[str] = set()
     for source, given in (("config", yaml_values or {}), ("command line", cli_values or {})):
         check_keys(given, source)
         for key, value in given.items():
             if source == "command line" and value is None:
                 continue
             values[key] = coerce(key, value, source)
+            explicit.add(key)
+    config_checks.shorten_default_warmup(values, explicit)
     for opt in OPTIONS:
         if opt.required and values[opt.name] in (None, ""):
             raise UserInputError(f"missing required key {opt.name!r} (in --config or as "
@@ -225,28 +242,6 @@ def resolve(yaml_values: Mapping[str, Any] | None = None,
     cfg = TrainConfig(**{_field_name(k): v for k, v in values.items()})
     validate(cfg)
     return cfg
-
-
-def validate(cfg: TrainConfig) -> None:
-    """Cross-option checks."""
-    if cfg.prior == "graph" and not cfg.graph:
-        raise UserInputError("--prior graph needs --graph (an .npz from aprior graph)")
-    if cfg.prior == "dapr" and not cfg.meta_features:
-        raise UserInputError("--prior dapr needs --meta-features")
-    if cfg.split == "file" and not cfg.split_file:
-        raise UserInputError("--split file needs --split-file")
-    if cfg.val_fraction + cfg.test_fraction >= 1:
-        raise UserInputError("--val-fraction + --test-fraction must be < 1")
-    if cfg.dropout >= 1:
-        raise UserInputError(f"--dropout must be < 1, got {cfg.dropout}")
-    if cfg.prior == "none" and any(v == "auto" or (isinstance(v, float) and v > 0)
-                                   for v in cfg.lambdas()):
-        raise UserInputError("--lambda > 0 needs a --prior (graph, gini, l1, l2, dapr)")
-    if any(h < 1 for h in cfg.dapr_hidden):
-        raise UserInputError(f"--dapr-hidden sizes must be >= 1, got "
-                             f"{','.join(map(str, cfg.dapr_hidden))}")
-    if cfg.param_penalty != "none" and cfg.param_penalty_lambda <= 0:
-        raise UserInputError("--param-penalty needs --param-penalty-lambda > 0")
 
 
 def save_yaml(cfg: TrainConfig) -> str:
@@ -262,6 +257,7 @@ def from_run_yaml(text: str, source: str) -> TrainConfig:
         raise UserInputError(f"{source}: invalid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise UserInputError(f"{source}: config must be a mapping")
+    data = config_checks.migrate_legacy(data)  # a run directory written before a key was renamed
     check_keys(data, source)
     values = {o.name: copy_value(o.default) for o in OPTIONS}
     values.update({k: coerce(k, v, source) for k, v in data.items()})

@@ -26,10 +26,10 @@ LEARNABLE_PRIOR_LR_FACTOR = 10.0
 
 
 def learnable_prior_lr(cfg: TrainConfig) -> float:
-    """``prior_lr`` when given, else :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``.
+    """``dapr_lr`` when given, else :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``.
 
     g sees one (q, m) meta-feature matrix and takes one step per mini-batch, while its targets
     (|phi|, typically 1e-3..1e-2 on standardised expression) start far from its random
     initialisation; at ``lr`` it barely moves before early stopping keeps an early epoch.
     """
-    return cfg.prior_lr if cfg.prior_lr is not None else LEARNABLE_PRIOR_LR_FACTOR * cfg.lr
+    return cfg.dapr_lr if cfg.dapr_lr is not None else LEARNABLE_PRIOR_LR_FACTOR * cfg.lr

@@ -10,7 +10,18 @@ written to ``metrics.json``:
 * ``test_graph_penalty_eg`` / ``test_graph_penalty_grad``: ``phibar^T L phibar`` with the
   evaluation graph (``eval_graph``, default ``graph``) -- comparable across methods that
   trained with another graph or none;
-* ``test_gini_eg``: Gini coefficient of the test set's mean |EG| over the gene columns;
+* ``test_graph_roughness_eg`` / ``test_graph_roughness_grad``: the scale-free
+  ``phibar^T L phibar / phibar^T phibar`` on the same graph (lower = smoother; a model that
+  merely shrinks its attributions lowers the raw penalty, not this);
+* ``test_gini_eg``: Gini coefficient of the test set's mean |EG| over the gene columns
+  (sparsity; scale-free);
+* ``warmup_epochs``, ``prior_steps`` (optimiser steps with the prior in the loss up to the
+  kept epoch);
+* learnable priors with a ``predicted_importance()`` (DAPr): ``dapr_g_spearman``, the
+  Spearman correlation of g(M) with the test set's mean |EG| over the penalised genes (how
+  well g describes the final model), ``dapr_g_spearman_before_refit`` and
+  ``dapr_g_refit_steps`` / ``_loss_before`` / ``_loss_after`` when g was refitted
+  (:mod:`~aprior_cli.training.prior_refit`);
 * ``prior_coverage``: the prior's coverage report when it has one (DAPr: genes matched to
   the meta-feature table, unmatched examples, policy, number penalised, meta-feature names);
 * ``graph_coverage`` (fraction 0-1 of the gene columns with an edge), ``graph_components``,
@@ -164,6 +175,17 @@ def execute(prep: PreparedRun, device: torch.device, checkpoint_path: str | Path
         log.info("resuming after epoch %d%s", epoch,
                  f", step {progress['done']} of epoch {epoch + 1}" if progress else "")
     fit = trainer.fit()
+    if trainer.learnable and cfg.dapr_refit_steps > 0:
+        from aprior_cli.training.optim import learnable_prior_lr
+        from aprior_cli.training.prior_refit import refit_on_model
+
+        fit.prior_refit = refit_on_model(prior, model, x_train,
+                                         prep.task.attribution_target(y_train),
+                                         steps=cfg.dapr_refit_steps, lr=learnable_prior_lr(cfg),
+                                         n_references=cfg.eval_n_samples, seed=cfg.seed)
+        log.info("refitted the prior on the kept model's EG: loss %.4g -> %.4g in %d steps",
+                 fit.prior_refit["loss_before"], fit.prior_refit["loss_after"],
+                 fit.prior_refit["steps"])
     metrics = evaluate(prep, model, device, fit)
     return RunResult(model=model, fit=fit, metrics=metrics)
 
@@ -187,7 +209,8 @@ def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
                                "attribution": cfg.attribution, "seed": cfg.seed}
     if fit is not None:
         metrics.update({"lambda": fit.lambda_value, "best_epoch": fit.best_epoch,
-                        "epochs_trained": len(fit.history), "stopped_early": fit.stopped_early})
+                        "epochs_trained": len(fit.history), "stopped_early": fit.stopped_early,
+                        "warmup_epochs": cfg.warmup_epochs, "prior_steps": fit.prior_steps})
     for name in ("train", "val", "test"):
         metrics[f"n_{name}"] = int(np.sum(prep.split == name))
     metrics["n_features"] = len(prep.data.features)
@@ -219,7 +242,35 @@ def evaluate(prep: PreparedRun, model: nn.Module, device: torch.device,
             gp = prep.eval_graph_prior.to(device)
             metrics["test_graph_penalty_eg"] = _prior_value(gp, eg)
             metrics["test_graph_penalty_grad"] = _prior_value(gp, grad)
+            metrics["test_graph_roughness_eg"] = _prior_value(gp.roughness, eg)
+            metrics["test_graph_roughness_grad"] = _prior_value(gp.roughness, grad)
+        metrics.update(_learned_prior_fit(prep.prior, eg.abs().mean(0),
+                                          fit.prior_refit if fit is not None else None))
     from aprior_cli.training.guidance import fit_warnings
 
     metrics["warnings"] = fit_warnings(prep, metrics, fit)
     return metrics
+
+
+def _learned_prior_fit(prior: Any, phibar: torch.Tensor,
+                       refit: dict[str, Any] | None) -> dict[str, Any]:
+    """``dapr_g_*`` metrics: how well g(M) ranks the genes as the final model does."""
+    predicted = getattr(prior, "predicted_importance", None)
+    index = getattr(prior, "feature_index", None)
+    if not callable(predicted) or index is None:
+        return {}
+    from scipy.stats import spearmanr
+
+    target = phibar[index.to(phibar.device)].detach().cpu().double().numpy()
+
+    def rho(g: torch.Tensor) -> float:
+        value = spearmanr(g.detach().cpu().double().numpy(), target).statistic
+        return float(value) if np.isfinite(value) else float("nan")
+
+    out: dict[str, Any] = {"dapr_g_spearman": rho(predicted())}
+    if refit is not None:
+        if refit.get("predicted_before") is not None:
+            out["dapr_g_spearman_before_refit"] = rho(refit["predicted_before"])
+        out.update({f"dapr_g_refit_{k}": refit[k] for k in ("steps", "loss_before",
+                                                             "loss_after")})
+    return out

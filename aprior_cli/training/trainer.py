@@ -1,25 +1,16 @@
-"""The training loop: task loss plus ``lambda * Omega(attributions)``, early stopping,
-checkpoints that resume exactly, divergence detection.
+"""The training loop: task loss plus ``lambda * Omega(attributions)``, early stopping after a
+warm-up, checkpoints that resume exactly, divergence detection.
 
-Schedules
----------
-joint
-    Every step minimises ``task_loss + lambda * Omega(phi)``, ``phi`` the training-time
-    attributions (EG with ``k`` in-batch references, IG or plain gradients) of the batch.
-fine-tune
-    Plain training (early stopping, best weights) and then ``fine_tune_epochs`` epochs in which
-    each batch takes one task-loss step (task optimiser) and one ``lambda * Omega`` step
-    (a separate optimiser over the same parameters). The weights after the last alternating
-    epoch are kept.
+The schedules (``joint``, ``fine-tune``) and what one step does are in
+:mod:`~aprior_cli.training.schedules`; which epoch is kept and when a phase stops in
+:mod:`~aprior_cli.training.early_stopping`; ``lambda: auto`` in
+:mod:`~aprior_cli.training.auto_lambda` (calibrated after the warm-up of the joint schedule,
+at the start of the fine-tune phase).
 
 Learnable priors (an ``nn.Module`` prior with trainable parameters, e.g. DAPr) get their own
-optimiser (learning rate ``prior_lr``, default :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``):
-``prior_update="joint"`` takes one backward and steps both; ``"alternating"`` steps the model,
-then the prior on the (detached) attributions of the same batch. The prior's parameters are
-part of the best-epoch snapshot (restored with the model's) and of every checkpoint.
-
-Automatic lambda (``lambda: auto``): at the start of the prior phase, lambda is set so that
-``lambda * Omega`` equals the task loss on the first ``batch_size`` training samples.
+optimiser (learning rate ``dapr_lr``, default :data:`LEARNABLE_PRIOR_LR_FACTOR` x ``lr``). The
+prior's parameters are part of the best-epoch snapshot (restored with the model's) and of
+every checkpoint.
 
 Checkpoints (``checkpoint.pt``, written atomically after every epoch) hold the weights, every
 optimiser, the RNG states of torch, numpy, python and the batch-order and attribution
@@ -48,10 +39,11 @@ import torch
 from torch import nn
 
 from aprior_cli import interrupt
-from aprior_cli.errors import TrainingDivergedError
-from aprior_cli.training import checkpoint
+from aprior_cli.training import checkpoint, early_stopping
+from aprior_cli.training.auto_lambda import calibrate_lambda
 from aprior_cli.training.config import TrainConfig
 from aprior_cli.training.optim import learnable_prior_lr, make_optimizer
+from aprior_cli.training.schedules import ScheduleSteps, epoch_label, phases_for
 from aprior_cli.training.tasks import Task
 
 log = logging.getLogger("aprior.train")
@@ -87,12 +79,19 @@ class FitResult:
         The lambda used (resolved when ``auto``).
     stopped_early
         Early stopping ended the (plain/joint) phase before ``epochs``.
+    prior_steps
+        Optimiser steps that had the prior in their loss, up to the kept epoch.
+    prior_refit
+        What refitting a learnable prior after training did (see
+        :func:`~aprior_cli.training.prior_refit.refit_prior`), or None.
     """
 
     history: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int = 0
     lambda_value: float = 0.0
     stopped_early: bool = False
+    prior_steps: int = 0
+    prior_refit: dict[str, Any] | None = None
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -107,7 +106,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(outs) if outs else torch.empty(0)
 
 
-class Trainer:
+class Trainer(ScheduleSteps):
     """One training run; see the module docstring.
 
     Parameters
@@ -148,27 +147,28 @@ class Trainer:
             "order": torch.Generator().manual_seed(cfg.seed),
             "attribution": torch.Generator().manual_seed(cfg.seed + 1),
         }
-        self.phases = (["plain", "fine-tune"] if cfg.schedule == "fine-tune" and self.uses_prior
-                       else ["joint" if self.uses_prior else "plain"])
+        self.phases = phases_for(cfg.schedule, self.uses_prior)
         self._new_optimizers()
         self.state: dict[str, Any] = {
             "epoch": 0, "phase": 0, "phase_epoch": 0, "best_score": None, "best_epoch": 0,
             "bad_epochs": 0, "best_model": _clone_state(model),
             "best_prior": _clone_state(prior) if self.learnable else None,
             "history": [], "lambda": None if cfg.lambda_ == "auto" else float(cfg.lambda_),
-            "stopped_early": False, "done": False,
+            "stopped_early": False, "done": False, "prior_steps": 0, "best_prior_steps": 0,
         }
-        if self.phases[0] == "joint" and cfg.lambda_ == "auto":
-            self.state["lambda"] = self._auto_lambda()
+        if self.phases[0] == "joint" and cfg.warmup_epochs == 0:
+            if cfg.lambda_ == "auto":
+                log.warning("lambda auto with --warmup-epochs 0: calibrated on the initial model")
+            self._start_prior()
 
     # -- optimisers -------------------------------------------------------------------------
 
-    def _new_optimizers(self) -> None:
+    def _new_optimizers(self, phase: int = 0) -> None:
+        """Fresh optimisers for phase ``phase`` (the fine-tune phase: ``fine_tune_lr``)."""
         cfg = self.cfg
-        self.optimizer = make_optimizer(list(self.model.parameters()), cfg)
-        prior_lr = cfg.prior_lr if cfg.prior_lr is not None else cfg.lr
-        self.prior_step_optimizer = (make_optimizer(list(self.model.parameters()), cfg, prior_lr)
-                                     if "fine-tune" in self.phases else None)
+        fine_tune = self.phases[phase] == "fine-tune" and cfg.fine_tune_lr is not None
+        self.optimizer = make_optimizer(list(self.model.parameters()), cfg,
+                                        cfg.fine_tune_lr if fine_tune else None)
         self.learnable_optimizer = None
         if self.learnable:
             assert isinstance(self.prior, nn.Module)
@@ -177,115 +177,33 @@ class Trainer:
 
     def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
         opts = {"task": self.optimizer}
-        if self.prior_step_optimizer is not None:
-            opts["prior_step"] = self.prior_step_optimizer
         if self.learnable_optimizer is not None:
             opts["learnable_prior"] = self.learnable_optimizer
         return opts
 
-    # -- pieces of a step -------------------------------------------------------------------
+    def _start_prior(self) -> None:
+        """The prior switches on: calibrate ``lambda: auto``; fit a learnable prior (DAPr's g)
+        to the current model's attributions first, so that its penalty starts from g's best
+        description of the model instead of a random g (``dapr_refit_steps`` > 0)."""
+        if self.learnable and self.cfg.dapr_refit_steps > 0:
+            from aprior_cli.training.prior_refit import refit_on_model
 
-    def _param_penalty(self) -> torch.Tensor | float:
-        if self.cfg.param_penalty == "none" or self.cfg.param_penalty_lambda <= 0:
-            return 0.0
-        from aprior_cli.priors import parameter_penalty
-
-        return self.cfg.param_penalty_lambda * parameter_penalty(
-            self.model, self.cfg.param_penalty, self.cfg.param_penalty_layers)
-
-    def _can_attribute(self, batch: int) -> bool:
-        return self.cfg.attribution != "eg" or batch > self.cfg.k
-
-    def _attributions(self, xb: torch.Tensor, yb: torch.Tensor,
-                      return_output: bool) -> Any:
-        from aprior_cli.attribution import training_attributions
-
-        return training_attributions(self.model, xb, method=self.cfg.attribution, k=self.cfg.k,
-                                     target=self.task.attribution_target(yb),
-                                     generator=self.generators["attribution"],
-                                     return_output=return_output)
+            report = refit_on_model(self.prior, self.model, self.x_train,
+                                    self.task.attribution_target(self.y_train),
+                                    steps=self.cfg.dapr_refit_steps,
+                                    lr=learnable_prior_lr(self.cfg),
+                                    n_references=self.cfg.eval_n_samples, seed=self.cfg.seed)
+            log.info("prior fitted to the model's EG as it switches on: loss %.4g -> %.4g",
+                     report["loss_before"], report["loss_after"])
+        if self.cfg.lambda_ == "auto":
+            self.state["lambda"] = self._auto_lambda()
 
     def _auto_lambda(self) -> float:
-        """lambda with lambda * Omega = task loss on the first ``batch_size`` training rows."""
-        from aprior_cli.attribution import attribution_mode, training_attributions
-
-        n = min(self.cfg.batch_size, self.x_train.shape[0])
-        xb, yb = self.x_train[:n], self.y_train[:n]
-        gen = torch.Generator().manual_seed(self.cfg.seed + 2)
         assert self.prior is not None
-        with attribution_mode(self.model):
-            task_loss = float(self.task.loss(self.model(xb), yb).detach())
-            phi = training_attributions(self.model, xb, method=self.cfg.attribution,
-                                        k=min(self.cfg.k, max(n - 1, 1)),
-                                        target=self.task.attribution_target(yb), generator=gen)
-            omega = float(self.prior(phi).detach())
-        if not math.isfinite(omega) or abs(omega) < 1e-12 or not math.isfinite(task_loss):
-            log.warning("lambda auto: prior value %.3g on the first batch; using lambda = 1",
-                        omega)
-            return 1.0
-        value = task_loss / abs(omega)
-        log.info("lambda auto: task loss %.4g / prior %.4g -> lambda = %.4g", task_loss, omega,
-                 value)
-        return value
-
-    def _check_finite(self, what: str, value: torch.Tensor, batch_index: int) -> None:
-        if not bool(torch.isfinite(value).all()):
-            kind = "NaN" if bool(torch.isnan(value).any()) else "Inf"
-            epoch = self.state["epoch"] + 1
-            where = (f"the last good checkpoint (epoch {self.state['epoch']}) is kept in "
-                     f"{self.checkpoint_path}" if self.checkpoint_path and self.state["epoch"] > 0
-                     else "no epoch finished, so there is no checkpoint")
-            raise TrainingDivergedError(
-                f"training diverged: {what} is {kind} at epoch {epoch}, batch {batch_index}; "
-                f"{where}. Try a smaller --lr or --lambda.")
-
-    def _step_joint(self, xb: torch.Tensor, yb: torch.Tensor, lam: float,
-                    with_prior: bool, bi: int) -> tuple[float, float]:
-        omega = None
-        if with_prior and self.prior is not None and self._can_attribute(xb.shape[0]):
-            phi, out = self._attributions(xb, yb, return_output=True)
-            self._check_finite("the attributions", phi.detach(), bi)
-            omega = self.prior(phi)
-        else:
-            out = self.model(xb)
-        task_loss = self.task.loss(out, yb)
-        loss = task_loss + self._param_penalty()
-        if omega is not None:
-            loss = loss + lam * omega
-        self._check_finite("the loss", loss.detach(), bi)
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.learnable_optimizer is not None:
-            self.learnable_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        if self.learnable_optimizer is not None and omega is not None:
-            if self.cfg.prior_update == "alternating":
-                self.learnable_optimizer.zero_grad(set_to_none=True)
-                assert self.prior is not None
-                (lam * self.prior(phi.detach())).backward()
-            self.learnable_optimizer.step()
-        return float(task_loss.detach()), (float(omega.detach()) if omega is not None
-                                           else float("nan"))
-
-    def _step_fine_tune(self, xb: torch.Tensor, yb: torch.Tensor, lam: float,
-                        bi: int) -> tuple[float, float]:
-        task_loss, _ = self._step_joint(xb, yb, lam, with_prior=False, bi=bi)
-        if not self._can_attribute(xb.shape[0]):
-            return task_loss, float("nan")
-        assert self.prior is not None and self.prior_step_optimizer is not None
-        phi = self._attributions(xb, yb, return_output=False)
-        self._check_finite("the attributions", phi.detach(), bi)
-        omega = self.prior(phi)
-        loss = lam * omega
-        self._check_finite("the prior loss", loss.detach(), bi)
-        self.prior_step_optimizer.zero_grad(set_to_none=True)
-        if self.learnable_optimizer is not None:
-            self.learnable_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.prior_step_optimizer.step()
-        if self.learnable_optimizer is not None:
-            self.learnable_optimizer.step()
-        return task_loss, float(omega.detach())
+        cfg = self.cfg
+        return calibrate_lambda(self.model, self.task, self.prior, self.x_train, self.y_train,
+                                method=cfg.attribution, k=cfg.k, batch_size=cfg.batch_size,
+                                seed=cfg.seed, batch_norm_mode=cfg.batch_norm_mode)
 
     # -- epochs ------------------------------------------------------------------------------
 
@@ -308,7 +226,8 @@ class Trainer:
         return value if self.task.higher_is_better(self.task.primary_metric) else -value
 
     def _run_epoch(self) -> dict[str, Any]:
-        phase = self.phases[self.state["phase"]]
+        phase = epoch_label(self.phases[self.state["phase"]], self.state["phase_epoch"],
+                            self.cfg.warmup_epochs)
         lam = self.state["lambda"] if self.state["lambda"] is not None else 0.0
         self.model.train()
         if isinstance(self.prior, nn.Module):
@@ -327,6 +246,7 @@ class Trainer:
             task_losses.append(tl)
             priors.append(om)
             progress.done = bi + 1
+            self.state["prior_steps"] = self.state.get("prior_steps", 0) + int(math.isfinite(om))
             interrupt.safe_point(f"epoch {self.state['epoch'] + 1} step {bi + 1}")
             if interrupt.pending() is not None and progress.done < len(progress.batches):
                 self._stop_mid_epoch(progress, start)
@@ -334,7 +254,7 @@ class Trainer:
             "epoch": self.state["epoch"] + 1, "phase": phase,
             "train_loss": float(np.mean(task_losses)),
             "train_prior": float(np.nanmean(priors)) if np.isfinite(priors).any() else float("nan"),
-            "lambda": lam if phase != "plain" else 0.0,
+            "lambda": lam if phase not in ("plain", "warmup") else 0.0,
         }
         if self.x_val.shape[0] > 0:
             val = self.task.metrics(predict(self.model, self.x_val), self.y_val)
@@ -352,38 +272,33 @@ class Trainer:
         st["history"].append(row)
         phase = self.phases[st["phase"]]
         if phase == "fine-tune":
-            st["best_epoch"] = st["epoch"]
+            st["best_epoch"], st["best_prior_steps"] = st["epoch"], st.get("prior_steps", 0)
             phase_done = st["phase_epoch"] >= self.cfg.fine_tune_epochs
         else:
             val = {k[4:]: v for k, v in row.items() if k.startswith("val_")}
-            score = self._score(val)
-            if score is None:  # no validation data: keep the last weights
-                st["best_epoch"], st["best_model"] = st["epoch"], _clone_state(self.model)
-                if self.learnable:
-                    st["best_prior"] = _clone_state(self.prior)
-            elif st["best_score"] is None or (math.isfinite(score) and score > st["best_score"]):
-                st["best_score"], st["best_epoch"], st["bad_epochs"] = score, st["epoch"], 0
+            decision = early_stopping.observe(
+                st, self._score(val), epoch=st["epoch"], phase_epoch=st["phase_epoch"],
+                warmup_epochs=self.cfg.warmup_epochs, patience=self.cfg.patience,
+                max_epochs=self.cfg.epochs)
+            if decision.keep:
                 st["best_model"] = _clone_state(self.model)
+                st["best_prior_steps"] = st.get("prior_steps", 0)
                 if self.learnable:
                     st["best_prior"] = _clone_state(self.prior)
-            else:
-                st["bad_epochs"] += 1
-            stop = (self.cfg.patience > 0 and score is not None
-                    and st["bad_epochs"] >= self.cfg.patience)
-            phase_done = stop or st["phase_epoch"] >= self.cfg.epochs
-            if stop:
-                st["stopped_early"] = True
-            if phase_done:  # best weights kept
+            phase_done = decision.stop or st["phase_epoch"] >= self.cfg.epochs
+            st["stopped_early"] = st["stopped_early"] or decision.stop
+            if phase_done:  # the kept weights
                 self.model.load_state_dict(st["best_model"])
                 if self.learnable:
                     self.prior.load_state_dict(st["best_prior"])
+            if phase == "joint" and st["phase_epoch"] == self.cfg.warmup_epochs:
+                self._start_prior()  # after the warm-up, before the prior acts
         if phase_done:
             if st["phase"] + 1 < len(self.phases):
                 st["phase"] += 1
                 st["phase_epoch"] = 0
-                self._new_optimizers()
-                if self.cfg.lambda_ == "auto":
-                    st["lambda"] = self._auto_lambda()
+                self._new_optimizers(st["phase"])
+                self._start_prior()
             else:
                 st["done"] = True
 
@@ -443,4 +358,5 @@ class Trainer:
         st = self.state
         return FitResult(history=copy.deepcopy(st["history"]), best_epoch=st["best_epoch"],
                          lambda_value=st["lambda"] if st["lambda"] is not None else 0.0,
-                         stopped_early=st["stopped_early"])
+                         stopped_early=st["stopped_early"],
+                         prior_steps=st.get("best_prior_steps", 0))

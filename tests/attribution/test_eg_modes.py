@@ -48,3 +48,31 @@ def test_posthoc_restores_mode_and_requires_grad():
     expected_gradients(model, torch.randn(3, 5), torch.randn(4, 5), n_samples=4, seed=0)
     assert model.training
     assert [p.requires_grad for p in model.parameters()] == [True, False] + [True] * 4
+
+
+def test_batch_norm_train_mode_uses_the_batch_statistics_without_updating_running_ones():
+    """``batch_norm="train"``: the prior sees the batch-statistics function the task trains."""
+    model = _model().train()
+    with torch.no_grad():  # running statistics far from the batch's
+        model[1].running_mean.fill_(3.0)
+        model[1].running_var.fill_(9.0)
+    x = torch.randn(16, 5)
+    state = {k: v.clone() for k, v in model[1].state_dict().items()}
+    gen = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    phi_train = training_attributions(model, x, "grad", batch_norm="train", generator=gen())
+    phi_eval = training_attributions(model, x, "grad", batch_norm="eval", generator=gen())
+    assert not torch.allclose(phi_train, phi_eval)  # the two functions differ
+    for k, v in model[1].state_dict().items():  # running stats and counter untouched
+        assert torch.equal(v, state[k]), k
+    assert model[1].momentum == 0.1 and model.training and model[3].training
+    # independent computation: input gradient of the batch-statistics function, dropout off
+    z = x.clone().requires_grad_(True)
+    h = model[0](z)
+    h = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + model[1].eps)
+    out = model[4](torch.relu(h * model[1].weight + model[1].bias)).sum()
+    (expected,) = torch.autograd.grad(out, z)
+    torch.testing.assert_close(phi_train, expected)
+    # an eval-mode model stays on running statistics whatever is asked
+    model.eval()
+    torch.testing.assert_close(training_attributions(model, x, "grad", batch_norm="train"),
+                               phi_eval)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from aprior_cli.cli.main import cli
 
-SMALL = ["--hidden", "16", "--epochs", "30", "--batch-size", "16", "--eval-n-samples", "10",
+SMALL = ["--hidden", "16", "--epochs", "30", "--lr", "3e-3", "--batch-size", "16", "--eval-n-samples", "10",
          "--device", "cpu", "--threads", "1", "-q"]
 
 

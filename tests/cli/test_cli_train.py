@@ -67,8 +67,10 @@ def test_train_writes_a_complete_run_directory(study):
     assert not (study / "run.partial").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("train_r2", "val_r2", "test_r2", "test_prior_eg", "test_prior_grad",
-                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_gini_eg"):
+                "test_graph_penalty_eg", "test_graph_penalty_grad", "test_graph_roughness_eg",
+                "test_graph_roughness_grad", "test_gini_eg"):
         assert isinstance(metrics[key], float), key
+    assert 0 <= metrics["test_graph_roughness_eg"] <= 6  # <= the largest eigenvalue of L
     assert metrics["test_prior_eg"] == pytest.approx(metrics["test_graph_penalty_eg"])
     features = (out / "features.txt").read_text().split()
     assert features == [f"G{j}" for j in range(10)] + ["site=a", "site=b"]
@@ -81,8 +83,13 @@ def test_train_writes_a_complete_run_directory(study):
     merged = splits.merge(labels, on="sample")
     assert merged.groupby("group")["split"].nunique().max() == 1
     history = pd.read_csv(out / "history.tsv", sep="\t")
-    assert list(history["epoch"]) == [1, 2, 3, 4] and history["train_prior"].gt(0).all()
-    assert "test_r2=" in res.output
+    # --epochs 4: the default 5-epoch warm-up is shortened to 3, so one epoch has the prior
+    assert list(history["epoch"]) == [1, 2, 3, 4] and cfg["warmup_epochs"] == 3
+    assert list(history["phase"]) == ["warmup"] * 3 + ["joint"]
+    assert history["train_prior"].isna().tolist() == [True] * 3 + [False]
+    assert history["train_prior"].iloc[-1] > 0
+    assert metrics["best_epoch"] == 4 and metrics["prior_steps"] > 0
+    assert "test_r2=" in res.output and "epoch 4 kept of 4" in res.output
 
 
 def test_yaml_config_and_lambda_grid(study):
@@ -200,6 +207,15 @@ def test_dapr_prior_and_parameter_penalty(study):
                        str(run)]).exit_code == 0
         norms[lam] = torch.load(run / "model.pt", weights_only=True)["0.weight"].abs().sum()
     assert norms["1"] < 0.8 * norms["0"]
+    # compare lists g's fit for the DAPr run by default, beside the shared test_* metrics
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert -1 <= metrics["dapr_g_spearman"] <= 1 and metrics["dapr_g_refit_steps"] > 0
+    res = invoke(["compare", str(out), str(study / "pp0"), "-o", str(study / "cmp_dapr")])
+    assert res.exit_code == 0, res.output
+    summary = pd.read_csv(study / "cmp_dapr" / "comparison.tsv", sep="\t")
+    assert {"dapr_g_spearman", "test_r2"} <= set(summary["metric"])
+    row = summary[(summary["metric"] == "dapr_g_spearman") & (summary["n"] == 1)]
+    assert row["mean"].iloc[0] == pytest.approx(metrics["dapr_g_spearman"])
 
 
 def test_train_as_a_subprocess(study):
@@ -326,3 +342,34 @@ def test_attribute_multiclass_uses_true_class_or_named_class(study):
                                    str(study / "expr.tsv"), "--target", "zzz", "-o",
                                    str(study / "b")])
     assert bad.exit_code != 0 and "not a class" in bad.output and not (study / "b").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--warmup-epochs", "4"], "--warmup-epochs (4) must be < --epochs (4)"),
+    (["--warmup-epochs", "-1"], "'--warmup-epochs': -1 is not in the range x>=0"),
+    (["--batch-norm-mode", "running"], "'running' is not one of"),
+    (["--fine-tune-lr", "-0.1"], "'--fine-tune-lr': -0.1 is not in the range [0, inf)"),
+    (["--dapr-lr", "-1"], "'--dapr-lr': -1 is not in the range [0, inf)"),
+    (["--dapr-refit-steps", "-5"], "'--dapr-refit-steps': -5 is not in the range x>=0"),
+    (["--dapr-refit-steps", "2.5"], "'2.5' is not a valid integer"),
+    (["--prior-lr", "0.01"], "'prior_lr' was split into fine_tune_lr (--fine-tune-lr) and"),
+])
+def test_bad_protocol_options_fail_with_one_line_and_no_run_dir(study, extra, message):
+    out = study / "run"
+    res = CliRunner().invoke(cli, [*base_args(study), *extra, "-o", str(out)])
+    assert res.exit_code != 0
+    lines = [line for line in res.output.strip().splitlines() if line.startswith("Error")]
+    assert len(lines) == 1 and message in lines[0], res.output
+    assert not out.exists() and not (study / "run.partial").exists()
+
+
+def test_old_prior_lr_yaml_key_fails_as_a_subprocess(study):
+    (study / "old.yaml").write_text("prior_lr: 0.01\n")
+    proc = subprocess.run([sys.executable, "-m", "aprior_cli", *base_args(study), "--config",
+                           str(study / "old.yaml"), "-o", str(study / "old")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and (
+        "key 'prior_lr' was split into fine_tune_lr (--fine-tune-lr) and dapr_lr" in lines[0])
+    assert not (study / "old").exists() and not (study / "old.partial").exists()

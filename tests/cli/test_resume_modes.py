@@ -73,7 +73,7 @@ def test_resume_of_a_finished_run_skips_it_and_checks_its_options(study, tmp_pat
     assert other.exit_code == 1
     lines = error_lines(other.output)
     assert lines == [f"Error: {out}: already holds a finished run with other options "
-                     "(lr: 0.5 now, 0.001 before); choose another -o/--outdir or pass "
+                     "(lr: 0.5 now, 0.0001 before); choose another -o/--outdir or pass "
                      "--overwrite"], other.output
     assert (out / "model.pt").stat().st_mtime_ns == stamp
 

@@ -13,6 +13,7 @@ from aprior_cli.dapr.explain import (
     partial_dependence,
     predicted_importance_table,
     second_order_attributions,
+    second_order_summary,
 )
 from aprior_cli.dapr.penalty import build_dapr_prior
 from aprior_cli.io.dapr_outputs import dapr_file_names, write_dapr_outputs
@@ -100,3 +101,52 @@ def test_write_dapr_outputs(tmp_path):
     back = pd.read_csv(tmp_path / "dapr_predicted_importance.tsv", sep="\t")
     assert list(back.columns) == ["gene", "g_M", "rank"] and len(back) == 25
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def _planted(q=200, seed=0):
+    """Per-sample |phi| that falls with meta-feature ``neg`` (strongly) and rises with ``pos``."""
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame({"neg": rng.normal(size=q), "pos": rng.normal(size=q),
+                          "noise": rng.normal(size=q)}, index=[f"G{i}" for i in range(q)])
+    prior = build_dapr_prior(table, list(table.index), hidden=(), seed=seed)
+    meta = prior.meta.numpy()
+    level = 1.0 - 0.3 * meta[:, 0] + 0.1 * meta[:, 1]          # standardised columns
+    phi = level[None, :] * rng.uniform(0.5, 1.5, size=(64, q))   # |phi| per sample, sign random
+    phi *= rng.choice([-1.0, 1.0], size=phi.shape)
+    return prior, torch.tensor(phi, dtype=torch.float32)
+
+
+def test_second_order_summary_is_signed_for_a_planted_negative_relation():
+    from aprior_cli.training.prior_refit import refit_prior
+
+    prior, phi = _planted()
+    report = refit_prior(prior, phi, steps=3000, lr=0.05)
+    assert report["loss_after"] < 0.5 * report["loss_before"]
+    summary = second_order_summary(prior, second_order_attributions(prior, n_samples=400))
+    row = summary.set_index("meta_feature")
+    assert list(summary.columns) == ["meta_feature", "effect", "direction", "spearman_with_g",
+                                     "mean_abs_contribution", "share",
+                                     "top_genes_mean_contribution"]
+    # the meta-feature that drives importance most has the largest share -- and it LOWERS g
+    assert summary["meta_feature"].iloc[0] == "neg"
+    assert row.loc["neg", "direction"] == "lowers" and row.loc["neg", "effect"] < -0.2
+    assert row.loc["neg", "spearman_with_g"] < -0.9
+    assert row.loc["neg", "top_genes_mean_contribution"] > 0  # top genes have LOW values
+    assert row.loc["pos", "direction"] == "raises" and 0.05 < row.loc["pos", "effect"] < 0.15
+    assert abs(row.loc["noise", "effect"]) < 0.05
+    assert summary["share"].sum() == pytest.approx(1.0)
+    # for a linear g the effect is its weight on the standardised meta-feature
+    w = prior.net.layers[0].weight.detach().numpy()[0]
+    np.testing.assert_allclose(row.loc[prior.meta_columns, "effect"], w, atol=0.02)
+
+
+def test_refit_converges_to_the_l1_optimum_of_a_constant_g():
+    from aprior_cli.training.prior_refit import refit_prior
+
+    prior, phi = _planted(q=50)
+    with torch.no_grad():
+        prior.meta.zero_()  # g can only learn its bias: the optimum is the median of |phi|
+    refit_prior(prior, phi, steps=4000, lr=0.05)
+    g = prior.predicted_importance().numpy()
+    median = float(np.median(phi.abs().numpy()))
+    np.testing.assert_allclose(g, median, atol=0.01)

@@ -150,12 +150,35 @@ def test_learnable_prior_lr_default_and_override(tiny_study):
         return t.optimizer.param_groups[0]["lr"], t.learnable_optimizer.param_groups[0]["lr"]
 
     assert lrs(prep) == (2e-3, pytest.approx(LEARNABLE_PRIOR_LR_FACTOR * 2e-3))
-    assert lrs(_prep(d, lr=2e-3, prior_lr=5e-4)) == (2e-3, 5e-4)
+    assert lrs(_prep(d, lr=2e-3, dapr_lr=5e-4)) == (2e-3, 5e-4)
+    # --fine-tune-lr is the fine-tune phase's (one optimiser for its task and prior steps)
+    ft = _prep(d, lr=2e-3, fine_tune_lr=3e-4, schedule="fine-tune", dapr_lr=5e-4)
+    t = Trainer(torch.nn.Linear(x.shape[1], 1), ft.task, ft.cfg, x, y, x[:0], y[:0],
+                prior=ft.prior, show_progress=False)
+    assert t.optimizer.param_groups[0]["lr"] == 2e-3  # the plain phase
+    t._new_optimizers(phase=1)
+    assert t.optimizer.param_groups[0]["lr"] == 3e-4
+    assert t.learnable_optimizer.param_groups[0]["lr"] == 5e-4
+
+
+def test_the_old_prior_lr_key_is_refused_with_its_successors_and_old_runs_still_load():
+    from aprior_cli.errors import UserInputError
+    from aprior_cli.training.config import from_run_yaml, save_yaml
+
+    with pytest.raises(UserInputError, match="'prior_lr' was split into fine_tune_lr"):
+        resolve(None, {"expression": "e", "labels": "l", "prior_lr": 1e-3})
+    old = yaml.safe_load(save_yaml(resolve(None, {"expression": "e", "labels": "l"})))
+    for key in ("fine_tune_lr", "dapr_lr"):
+        del old[key]
+    old["prior_lr"] = 0.02  # a config.yaml written before the split
+    cfg = from_run_yaml(yaml.safe_dump(old), "run/config.yaml")
+    assert cfg.fine_tune_lr == 0.02 and cfg.dapr_lr == 0.02
 
 
 def test_best_epoch_restores_g_too(tiny_study):
     d, _ = tiny_study
-    prep = _prep(d, epochs=12, patience=0, lr=0.05)  # overfits: the best epoch is early
+    # overfits: the best epoch is early; no refit, so g stays as it was at that epoch
+    prep = _prep(d, epochs=12, patience=20, lr=0.05, warmup_epochs=0, dapr_refit_steps=0)
     states = {}
 
     def record(epoch):
@@ -176,7 +199,7 @@ def test_best_epoch_restores_g_too(tiny_study):
 def test_resume_equals_uninterrupted_with_dapr(tiny_study, tmp_path, monkeypatch, update):
     d, _ = tiny_study
     args = train_args(d, "--dapr-hidden", "3", "--dapr-noise", "--prior-update", update,
-                      "--epochs", "5", "--patience", "0")
+                      "--epochs", "5", "--patience", "0", "--warmup-epochs", "1")
     assert invoke([*args, "-o", str(tmp_path / "full")]).exit_code == 0
 
     def interrupt(epoch):
@@ -274,7 +297,41 @@ def test_yaml_keys(tiny_study, tmp_path):
     assert json.loads((out / "metrics.json").read_text())["prior_coverage"]["noise_control"]
 
 
-def test_prior_lr_help_states_the_factor():
+def test_dapr_lr_help_states_the_factor():
     from aprior_cli.training.config import OPTIONS_BY_NAME
 
-    assert f"{LEARNABLE_PRIOR_LR_FACTOR:g} x --lr" in OPTIONS_BY_NAME["prior_lr"].help
+    assert f"{LEARNABLE_PRIOR_LR_FACTOR:g} x --lr" in OPTIONS_BY_NAME["dapr_lr"].help
+
+
+def test_planted_negative_relation_is_reported_as_lowering_importance():
+    """Drivers have LOW values of one meta-feature: after training (and g's refit on the kept
+    model) the signed summary must say that meta-feature lowers predicted importance."""
+    from aprior_cli.dapr.explain import second_order_attributions, second_order_summary
+
+    rng = np.random.default_rng(0)
+    n, p, drivers = 200, 40, np.arange(8)
+    x = rng.normal(size=(n, p))
+    y = x[:, drivers].sum(1) + 0.3 * rng.normal(size=n)
+    genes = [f"G{j}" for j in range(p)]
+    protective = np.where(np.isin(np.arange(p), drivers), -2.0, 0.0) + 0.3 * rng.normal(size=p)
+    meta = pd.DataFrame({"gene": genes, "protective": protective, "noise": rng.normal(size=p)})
+    expr = pd.DataFrame(x, index=[f"s{i}" for i in range(n)], columns=genes)
+    labels = pd.DataFrame({"sample": expr.index, "target": y})
+    cfg = resolve(None, {"expression": "e", "labels": "l", "prior": "dapr", "meta_features": "m",
+                         "lambda": 1.0, "hidden": "16", "epochs": 30, "lr": 0.01,
+                         "eval_n_samples": 30, "device": "cpu"})
+    prep = prepare(cfg, expr, labels, meta_features=meta)
+    result = execute(prep, CPU, show_progress=False)
+    m = result.metrics
+    assert m["dapr_g_refit_steps"] > 0 and m["dapr_g_refit_loss_after"] <= m[
+        "dapr_g_refit_loss_before"]
+    assert m["dapr_g_spearman"] > 0.3  # g ranks genes roughly as the final model does
+    summary = second_order_summary(prep.prior, second_order_attributions(prep.prior)).set_index(
+        "meta_feature")
+    # measured: effect -0.10, Spearman with g -0.99, share 0.93; g's top 8 = the 8 drivers
+    assert summary.loc["protective", "direction"] == "lowers"
+    assert summary.loc["protective", "effect"] < 0
+    assert summary.loc["protective", "spearman_with_g"] < -0.8
+    assert summary.loc["protective", "share"] > 0.7  # the largest share, and it is negative
+    top = pd.Series(prep.prior.predicted_importance().numpy(), index=prep.prior.genes)
+    assert len(set(top.nlargest(8).index) & {f"G{j}" for j in drivers}) >= 6

@@ -74,14 +74,22 @@ def test_p53_graph_prior_vs_controls(p53):
             cfg = resolve(None, {**common, **over, "seed": seed})
             prep = prepare(cfg, expr, labels, graph=graph, eval_graph=real)
             results[name, seed] = execute(prep, torch.device("cpu"), show_progress=False).metrics
+    # measured (seeds 0, 1): scale-free roughness on HumanNet, EG: baseline 1.21 / 1.40,
+    # graph-EG 0.18 / 0.12, random-graph-EG 1.28 / 1.50; raw penalty: baseline 0.24 / 0.25,
+    # graph-EG 0.013 / 0.008, random 0.025 / 0.025 -- the random-graph prior lowers the raw
+    # real-graph penalty 10x by shrinking the model, while it is as rough as the baseline
     for seed in (0, 1):
-        base = results["baseline", seed]["test_graph_penalty_eg"]
-        assert results["graph_eg", seed]["test_graph_penalty_eg"] < base / 10
-        assert results["graph_grad", seed]["test_graph_penalty_grad"] < \
-            results["baseline", seed]["test_graph_penalty_grad"] / 10
-        # the random graph smooths along the wrong edges: the real-graph penalty stays higher
-        assert results["random_eg", seed]["test_graph_penalty_eg"] > \
-            2 * results["graph_eg", seed]["test_graph_penalty_eg"]
+        r = {m: results[m, seed] for m in methods}
+        assert r["graph_eg"]["test_graph_penalty_eg"] < r["baseline"]["test_graph_penalty_eg"] / 10
+        assert (r["graph_eg"]["test_graph_roughness_eg"]
+                < r["baseline"]["test_graph_roughness_eg"] / 4)
+        assert (r["graph_grad"]["test_graph_roughness_grad"]
+                < r["baseline"]["test_graph_roughness_grad"] / 5)
+        # the random graph smooths along the wrong edges: not smoother on the real graph
+        assert (r["random_eg"]["test_graph_roughness_eg"]
+                > 0.8 * r["baseline"]["test_graph_roughness_eg"])
+        assert (r["random_eg"]["test_graph_roughness_eg"]
+                > 4 * r["graph_eg"]["test_graph_roughness_eg"])
     auc = {m: np.mean([results[m, s]["test_auc"] for s in (0, 1)]) for m in methods}
     assert auc["graph_eg"] >= auc["baseline"] - 0.15
     assert all(0.0 <= a <= 1.0 for a in auc.values())
