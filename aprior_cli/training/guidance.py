@@ -48,9 +48,12 @@ def capacity_warning(n_params: int, n_train: int, best_epoch: int | None = None,
                      f"({ratio:,.0f} per row)")
     if early:
         facts.append(f"early stopping kept epoch {best_epoch} of {epochs_trained}")
-    return (" and ".join(facts) + ": the result rests on a few early epochs; try a lower --lr "
-            "(e.g. 1e-4), a smaller --hidden (e.g. 32), --weight-decay or a larger --patience "
-            "and compare on validation")
+    consequence = ("the result rests on a few early epochs" if early
+                   else "it can fit the training rows exactly, so the result rests on early "
+                        "stopping and varies between seeds")
+    return (" and ".join(facts) + f": {consequence}; try a lower --lr (e.g. 1e-4), a smaller "
+            "--hidden (e.g. 32), --weight-decay or a larger --patience and compare on "
+            "validation (an ensemble over seeds: aprior consensus)")
 
 
 def mean_predictor_warning(val_mse: float | None, val_mse_train_mean: float | None

@@ -22,7 +22,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "own-data.md"
-SECTIONS = {"gdsc": "### 1. GDSC", "beataml": "### 2. Beat AML"}
+SECTIONS = {"gdsc": "### 1. GDSC", "beataml": "### 2. Beat AML",
+            "workflow": "### 3. The same GDSC study through the workflow"}
 
 
 def shell_blocks(text: str) -> list[tuple[str, str]]:
@@ -43,6 +44,7 @@ def section_code(name: str) -> str:
 
 
 def run_doc(code: str, cwd: Path, **env: str) -> float:
+    """Run a guide block in ``cwd`` with the environment's ``bin`` first on PATH."""
     environment = dict(os.environ, **env)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
     start = time.perf_counter()
@@ -54,7 +56,7 @@ def run_doc(code: str, cwd: Path, **env: str) -> float:
 
 def test_every_shell_block_belongs_to_a_tested_section():
     blocks = shell_blocks(DOC.read_text())
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     assert all(any(h.startswith(s) for s in SECTIONS.values()) for h, _ in blocks)
     assert "own-data.md" in (REPO / "README.md").read_text()  # linked from the README
 
@@ -62,29 +64,61 @@ def test_every_shell_block_belongs_to_a_tested_section():
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_gdsc_chain_from_the_guide(shared_data, tmp_path):
+    """The guide's GDSC block, then what its report must say (issue 12's real-data report
+    test and issue 14's chain with no file written by the test)."""
     seconds = run_doc(section_code("gdsc"), tmp_path, APRIOR_SHARED_DATA=str(shared_data))
-    metrics = {p.parent.relative_to(tmp_path / "runs").as_posix():
-               json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/*/*/metrics.json")}
-    assert len(metrics) == 6
-    for seed in (0, 1):
-        base = metrics[f"baseline/lambda_0/seed_{seed}"]
+    runs = tmp_path / "runs"
+    metrics = {}
+    for p in runs.rglob("metrics.json"):
+        metrics[p.parent.relative_to(runs).as_posix()] = json.loads(p.read_text())
+    assert len(metrics) == 3 * (1 + 1 + 3)  # baseline, unscaled, graph prior x 3 lambdas
+    for seed in (0, 1, 2):
+        base = metrics[f"baseline/seed_{seed}"]
         assert base["test_r2"] > 0, base  # the issue's done-when: a positive test R²
         assert base["target_scaling"]["method"] == "standard"
-        assert metrics[f"unscaled/lambda_0/seed_{seed}"]["target_scaling"]["method"] == "none"
+        assert metrics[f"unscaled/seed_{seed}"]["target_scaling"]["method"] == "none"
         assert base["n_train"] == 54 and base["labels_dropped"] == 877
         assert 0 < base["graph_coverage"] < 0.5 and base["graph_isolated"] > 0
+        selection = json.loads((runs / f"graph_eg/seed_{seed}/selection.json").read_text())
+        assert selection["rule"] == "one-se" and selection["test_metrics_used_for_choice"] is False
     stats = json.loads((tmp_path / "graph.stats.json").read_text())
-    assert stats["graph_coverage"] == metrics["baseline/lambda_0/seed_0"]["graph_coverage"]
+    assert stats["graph_coverage"] == metrics["baseline/seed_0"]["graph_coverage"]
     pred = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     assert len(pred) == 18 and 0 < pred["prediction"].mean() < 9  # LN_IC50 units
-    completeness = json.loads((tmp_path / "attr/baseline/lambda_0/seed_0/completeness.json")
-                              .read_text())
+    completeness = json.loads((tmp_path / "attr/baseline/seed_0/completeness.json").read_text())
     assert completeness["attribution_unit"].startswith("target units (LN_IC50")
-    assert (tmp_path / "report.html").stat().st_size > 10_000
+    check_gdsc_report((tmp_path / "report.html").read_text(), tmp_path)
     summary = {k: round(v["test_r2"], 3) for k, v in sorted(metrics.items())}
     print(f"\nGDSC chain: {seconds:.0f} s; test R²: {summary}; coverage "
           f"{stats['graph_coverage']:.3f}, {stats['graph_components']} components, "
           f"{stats['graph_isolated']} isolated")
+
+
+def check_gdsc_report(page: str, d: Path) -> None:
+    """The gene table, the pathway tables with q-values, and the plain 'no pathway passes'
+    sentence wherever none does."""
+    methods = ("baseline", "graph_eg")
+    genes = page.split("2. Top genes")[1].split("3. Pathways")[0]
+    for method in methods:
+        caption = re.search(rf"{method}: top (\d+) of (\d+) genes over 3 runs", genes)
+        assert caption and int(caption.group(1)) == 20, method
+    header = re.search(r"<table><thead><tr>(.*?)</tr>", genes).group(1)
+    assert "<th>gene</th>" in header and "in top-50 of single runs" in header
+    assert "graph degree" in header and "in a significant pathway" in header
+    paths = page.split("3. Pathways")[1].split("4. Diagnostics")[0]
+    assert paths.count("<th>q-value</th>") == 2 * len(methods)  # prerank + ORA per method
+    for method in methods:
+        prerank = pd.read_csv(d / "enrich" / method / "ranking.prerank.tsv", sep="\t")
+        q, nes = prerank["fdr_qvalue"], prerank["nes"]
+        passes = int(((q < 0.05) & (nes > 0)).sum())
+        if passes == 0:
+            assert (f"No pathway passes the FDR threshold (q &lt; 0.05) in the GSEA prerank "
+                    f"of {method}&#x27;s consensus ranking") in paths
+        else:
+            assert f"{passes} of {len(q)} pathways pass q &lt; 0.05 in the GSEA prerank" in paths
+    diag = page.split("4. Diagnostics")[1]
+    assert "Graph coverage" in diag and "relative completeness residual" in diag
+    assert "<td>graph_eg</td><td>one-se</td>" in diag  # lambda chosen per seed, on validation
 
 
 @pytest.mark.slow
@@ -106,3 +140,30 @@ def test_beataml_chain_from_the_guide(beataml_cache, tmp_path):
     features = (tmp_path / "runs/baseline/lambda_0/seed_0/features.txt").read_text().split()
     assert sum(f.startswith("inhibitor=") for f in features) == 4
     assert (tmp_path / "report.html").is_file()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_gdsc_through_the_workflow(shared_data, tmp_path):
+    """Section 3: the GDSC config of docs/configs through a real Snakemake run (2 methods x
+    2 seeds; lists of edge and GMT files, an id mapping, long counts, named label columns)."""
+    out = tmp_path / "gdsc run"
+    seconds = run_doc(section_code("workflow"), REPO, APRIOR_SHARED_DATA=str(shared_data),
+                      OUT=str(out))
+    results = out / "results"
+    for method in ("baseline", "graph_eg"):
+        for seed in (0, 1):
+            chosen = json.loads((results / "select" / method / f"seed_{seed}" /
+                                 "selection.json").read_text())
+            assert chosen["test_metrics_used_for_choice"] is False
+        stability = json.loads((results / "consensus" / method / "stability.json").read_text())
+        assert stability["n_runs"] == 2
+        assert (results / "enrich" / method / "ranking.prerank.tsv").is_file()
+    graph = json.loads((results / "graph" / "seed_0" / "graph.stats.json").read_text())
+    assert 0 < graph["graph_coverage"] < 0.5  # HumanNet mapped + the cancer subnetwork
+    metrics = json.loads((results / "runs" / "baseline" / "lambda_0" / "seed_0" /
+                          "metrics.json").read_text())
+    assert metrics["labels_dropped"] == 877 and metrics["test_r2"] > 0
+    page = (results / "report" / "report.html").read_text()
+    assert "4. Diagnostics" in page and "KEGG_" in page and "HALLMARK_" in page
+    print(f"\nGDSC workflow: {seconds:.0f} s; baseline seed 0 test R² {metrics['test_r2']:.3f}")

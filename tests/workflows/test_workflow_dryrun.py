@@ -39,8 +39,11 @@ def demo_dry_run(snakemake, workflow, tmp_path_factory):
 def test_dry_run_of_the_demo_plans_every_step(demo_dry_run):
     result, workdir = demo_dry_run
     counts = job_counts(result.stdout)
-    # 5 methods x 1 lambda x 3 seeds (the baseline has no lambda)
-    assert counts["train"] == counts["attribute"] == counts["enrich"] == 15
+    # 3 seeds x (the baseline + 4 prior methods x a grid of 3 lambdas); one selection and one
+    # attribution per method and seed; one consensus and one enrichment per method
+    assert counts["train"] == 3 * (1 + 4 * 3)
+    assert counts["select"] == counts["attribute"] == 5 * 3
+    assert counts["consensus"] == counts["enrich"] == 5
     assert counts["split"] == counts["preprocess"] == counts["graph"] == 3
     assert counts["random_graph"] == 3
     assert counts["simulate"] == counts["compare"] == counts["report"] == 1
@@ -54,8 +57,8 @@ def test_dry_run_of_the_test_config(snakemake, workflow, tmp_path):
                        "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     counts = job_counts(result.stdout)
-    assert counts["train"] == 5
-    assert counts["preprocess"] == 1
+    assert counts["train"] == 2 * (1 + 2 + 1 + 1 + 1)  # graph_eg has a grid of two lambdas
+    assert counts["preprocess"] == 2 and counts["consensus"] == 5
 
 
 def test_lambda_grid_multiplies_the_prior_methods_only(snakemake, workflow, tmp_path):
@@ -74,7 +77,7 @@ def test_training_commands_carry_method_options(demo_dry_run):
     result, _ = demo_dry_run
     trains = [line for line in result.stdout.splitlines()
               if line.startswith("Shell command: aprior train")]
-    assert len(trains) == 15
+    assert len(trains) == 39
     random_run = next(t for t in trains if "-o results/runs/random_graph/lambda_1/seed_2" in t)
     # trained on the random control, penalty reported on the real graph
     assert "--graph results/graph/seed_2/random.npz" in random_run
@@ -99,7 +102,7 @@ def test_slurm_profile_sizes_jobs_from_the_config_cpu_only(snakemake, workflow, 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "profiles/slurm" in result.stdout + result.stderr
     trains = jobs_of(result.stdout, "train")
-    assert len(trains) == 15
+    assert len(trains) == 39
     for block in trains:  # resources.train of config.yaml, no GPU
         resources = resources_of(block)
         assert "mem_mb=2000" in resources and "runtime=30" in resources
@@ -119,7 +122,7 @@ def test_gpu_is_opt_in_per_rule(snakemake, workflow, tmp_path):
                        "--directory", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-2000:]
     trains = jobs_of(result.stdout, "train")
-    assert len(trains) == 5
+    assert len(trains) == 1 + 4 * 3
     for block in trains:
         resources = resources_of(block)
         assert "gpu=1" in resources and "slurm_partition=gpu-part" in resources
@@ -135,7 +138,7 @@ def test_train_and_attribute_jobs_resume(demo_dry_run):
     commands = [line for line in result.stdout.splitlines()
                 if line.startswith(("Shell command: aprior train",
                                     "Shell command: aprior attribute"))]
-    assert len(commands) == 30
+    assert len(commands) == 39 + 15
     assert all(" --resume " in c for c in commands)
 
 
@@ -157,7 +160,9 @@ def test_paths_with_spaces_stay_one_shell_word(snakemake, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     commands = [line.split("Shell command: ", 1)[1] for line in result.stdout.splitlines()
                 if line.startswith("Shell command: aprior ")]
-    assert len(commands) == 1 + 1 + 2 + 5 * 3 + 1 + 1  # split, preprocess, graphs, runs...
+    # split, preprocess, 2 graphs, 13 trainings, per method a selection, attribution,
+    # consensus and enrichment, compare, report
+    assert len(commands) == 1 + 1 + 2 + 13 + 5 * 4 + 1 + 1
     for command in commands:
         words = shlex.split(command)
         for word in words:
@@ -235,7 +240,7 @@ def test_user_files_replace_the_simulation(snakemake, tmp_path):
                        str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-2000:]
     counts = job_counts(result.stdout)
-    assert "simulate" not in counts and counts["train"] == 5
+    assert "simulate" not in counts and counts["train"] == 1 + 4 * 3
     preprocess = next(line for line in result.stdout.splitlines()
                       if line.startswith("Shell command: aprior preprocess"))
     assert f"aprior preprocess {tmp_path / 'counts.tsv'} --lengths" in preprocess
@@ -254,3 +259,77 @@ def test_dapr_without_meta_features_is_a_clear_error(snakemake, tmp_path):
     assert result.returncode != 0
     assert "methods.dapr: prior dapr needs inputs.files.meta_features" in (result.stdout
                                                                            + result.stderr)
+
+
+def test_own_layouts_reach_every_command(snakemake, tmp_path):
+    """Lists of edge and GMT files, an id mapping, a long counts table and named, filtered
+    label columns go to the commands that need them (docs/configs/gdsc-olaparib.yaml uses
+    the same keys on real data)."""
+    import shlex
+
+    files = {name: tmp_path / name for name in ("counts.csv.gz", "lengths.tsv", "hm90.txt",
+                                                 "cancer.txt", "map.txt", "resp.tsv", "h.gmt",
+                                                 "kegg.gmt", "extra.txt")}
+    for path in files.values():
+        path.write_text("x\n")
+    f = {k: str(v) for k, v in files.items()}
+    config = tmp_path / "own.yaml"
+    config.write_text(f"""
+inputs:
+  source: files
+  files:
+    counts: {f['counts.csv.gz']}
+    long: model_id,gene_symbol,read_count
+    gene_lengths: {f['lengths.tsv']}
+    edges: [{f['hm90.txt']}, {f['extra.txt']}]
+    feature_edges: [{f['cancer.txt']}]
+    mapping: {{file: {f['map.txt']}, from: entrezgene_id, to: external_gene_name}}
+    labels: {f['resp.tsv']}
+    gmt: [{f['h.gmt']}, {f['kegg.gmt']}]
+labels:
+  sample_column: SANGER_MODEL_ID
+  target_column: LN_IC50
+  where: [DRUG_NAME=Olaparib]
+  unmatched: drop
+  covariates: [TISSUE]
+split: {{method: random}}
+seeds: [0]
+methods: {{baseline: {{prior: none}}, graph_eg: {{prior: graph, lambdas: [1]}}}}
+""")
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    commands = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("Shell command: aprior "):
+            words = shlex.split(line.split("Shell command: ", 1)[1])
+            commands.setdefault(words[1], []).append(words)
+
+    def pairs(words):
+        return list(zip(words, words[1:], strict=False))
+
+    graph = pairs(commands["graph"][0])
+    assert ("--edges", f["hm90.txt"]) in graph and ("--edges", f["extra.txt"]) in graph
+    assert ("--feature-edges", f["cancer.txt"]) in graph and ("--mapping", f["map.txt"]) in graph
+    assert ("--map-from", "entrezgene_id") in graph and ("--map-to", "external_gene_name") in graph
+    enrich = pairs(commands["enrich"][0])
+    assert ("--gmt", f["h.gmt"]) in enrich and ("--gmt", f["kegg.gmt"]) in enrich
+    assert ("--long", "model_id,gene_symbol,read_count") in pairs(commands["preprocess"][0])
+    split = pairs(commands["split"][0])
+    assert ("--expression-long", "model_id,gene_symbol,read_count") in split
+    assert ("--labels-where", "DRUG_NAME=Olaparib") in split
+    assert ("--sample-column", "SANGER_MODEL_ID") in split
+    for train in commands["train"]:
+        train = pairs(train)
+        assert ("--target-column", "LN_IC50") in train and ("--covariates", "TISSUE") in train
+        assert ("--unmatched-labels", "drop") in train
+
+
+def test_unset_variable_in_a_path_is_a_clear_error(snakemake, tmp_path):
+    config = tmp_path / "var.yaml"
+    config.write_text(user_files_config(tmp_path, meta_features=True).replace(
+        f"counts: {tmp_path / 'counts.tsv'}", "counts: $APRIOR_NO_SUCH_VAR/counts.tsv"))
+    result = snakemake("-n", "--cores", "1", "--configfile", str(config), "--directory",
+                       str(tmp_path / "out"))
+    assert result.returncode != 0
+    assert "an environment variable in this path is not set" in result.stdout + result.stderr

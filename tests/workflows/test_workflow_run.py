@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import pandas as pd
 import pytest
 
 #: every command the workflow calls; a missing one makes the run skip, naming it
-COMMANDS = ["simulate", "preprocess", "graph", "train", "attribute", "enrich", "compare"]
+COMMANDS = ["simulate", "split", "preprocess", "graph", "train", "select", "attribute",
+            "consensus", "enrich", "compare", "report"]
 
 
 def missing_commands() -> list[str]:
@@ -33,28 +33,39 @@ def test_test_config_runs_end_to_end(snakemake, workflow, tmp_path):
                        "--directory", str(tmp_path), timeout=600)
     assert result.returncode == 0, (result.stdout[-3000:] + result.stderr[-3000:])
 
-    report = tmp_path / "results" / "report" / "report.html"
-    page = report.read_text()
+    results = tmp_path / "results"
+    page = (results / "report" / "report.html").read_text()
     truth = json.loads((tmp_path / "resources" / "study" / "truth.json").read_text())
     planted = truth["driver_pathway"]
-    # the comparison table: one row per method with its test-set graph penalty
-    assert "Comparison of methods" in page
-    header = re.search(r"<table><thead><tr>(.*?)</tr>", page).group(1)
-    assert "test_graph_penalty_eg" in header and "test_r2" in header
+    # the report answers in order: headline, genes, pathways, diagnostics
+    order = [page.index(h) for h in ("1. Headline", "2. Top genes", "3. Pathways",
+                                     "4. Diagnostics")]
+    assert order == sorted(order)
     for method in ("baseline", "graph_eg", "graph_grad", "random_graph", "dapr"):
-        assert f"<tr><td>{method}</td>" in page
+        assert f"{method} vs baseline" in page or method == "baseline"
+        assert f"<td>{method}</td>" in page
+    assert "test_r2" in page and "rule one-se" in page
+    assert planted in page  # the planted pathway is named (and highlighted)
     # plots are embedded, nothing external
     assert page.count("data:image/png;base64,") >= 2
     assert 'src="http' not in page
-    # top pathways, with the planted one named and located
-    assert "Top pathways" in page
-    assert f"Planted pathway {planted}" in page
-    assert "PATHWAY_" in re.search(r"Top \d+ pathways per method(.*)", page, re.S).group(1)
+    # lambda chosen per seed on validation among the grid of graph_eg (0.1, 1)
+    for seed in (0, 1):
+        record = json.loads((results / "select/graph_eg" / f"seed_{seed}" / "selection.json")
+                            .read_text())
+        assert record["rule"] == "one-se" and len(record["candidates"]) == 2
+        assert record["test_metrics_used_for_choice"] is False
+    # an ensemble per method over the two seeds, enriched as a whole
+    stability = json.loads((results / "consensus/graph_eg/stability.json").read_text())
+    assert stability["n_runs"] == 2
+    assert (results / "enrich/graph_eg/ranking.prerank.tsv").is_file()
 
     # every rule kept a log and a benchmark
     assert (tmp_path / "logs" / "simulate.log").is_file()
     benchmarks = list((tmp_path / "benchmarks").rglob("*.tsv"))
-    assert len(benchmarks) == 1 + 1 + 1 + 1 + 1 + 5 * 3 + 1 + 1  # ... + train/attribute/enrich
+    # simulate, 2 x (split, preprocess, graph, random graph), 12 trainings, 10 selections,
+    # 10 attributions, 5 consensus, 5 enrichments, compare, report
+    assert len(benchmarks) == 1 + 2 * 4 + 12 + 10 + 10 + 5 + 5 + 1 + 1
     # the random-graph run trained on the control but reports the penalty on the real graph
     cfg = (tmp_path / "results/runs/random_graph/lambda_1/seed_0/config.yaml").read_text()
     assert "random.npz" in cfg and "graph.npz" in cfg

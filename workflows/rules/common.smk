@@ -61,11 +61,23 @@ def rule_resources(name):
     return out
 
 
+def expand_path(path):
+    """A configured path with ``$VARIABLES`` and ``~`` expanded (``$DATA/gdsc/...``); an
+    unset variable is an error rather than a file called ``$DATA``."""
+    expanded = os.path.expanduser(os.path.expandvars(str(path)))
+    if "$" in expanded:
+        raise ValueError(f"{path}: an environment variable in this path is not set")
+    return expanded
+
+
 def study(key):
     """Path of one input of the study: simulated, or the user's file ("" when not given)."""
     if SIMULATE:
         return f"{SIMULATED}/{SIMULATED_FILES[key]}"
-    return config["inputs"]["files"][key]
+    value = config["inputs"]["files"][key]
+    if isinstance(value, list):
+        return [expand_path(v) for v in value]
+    return expand_path(value) if value else value
 
 
 def study_list(key):
@@ -87,12 +99,52 @@ def repeated(option, paths):
     return " ".join(f"{option} {quote(p)}" for p in paths)
 
 
+def label_options(split=False):
+    """The labels table's column names and filters as `aprior` options (`labels:` config);
+    training adds the unmatched-rows policy and the covariates."""
+    labels = config["labels"]
+    defaults = {"sample_column": "sample", "target_column": "target", "group_column": "group"}
+    options = [f"--{key.replace('_', '-')} {quote(labels[key])}"
+               for key, default in defaults.items() if labels[key] != default]
+    options += [f"--labels-where {quote(w)}" for w in labels["where"]]
+    if not split:
+        options.append(f"--unmatched-labels {labels['unmatched']}")
+        if labels["covariates"]:
+            options.append(f"--covariates {quote(','.join(labels['covariates']))}")
+    return " ".join(options)
+
+
+def counts_layout_options(for_split=False):
+    """How the counts table is laid out, as `aprior preprocess` (or, `for_split`, `aprior
+    split --expression`) options: long (SAMPLE,GENE,VALUE) or wide, genes or samples as rows."""
+    long = "" if SIMULATE else config["inputs"]["files"]["long"]
+    if long:
+        return f"--{'expression-long' if for_split else 'long'} {quote(long)}"
+    genes_as_rows = SIMULATE or config["inputs"]["files"]["genes_as_rows"]
+    if for_split:
+        return "--genes-as-rows" if genes_as_rows else ""
+    return "--genes-as-rows" if genes_as_rows else "--samples-as-rows"
+
+
+def edge_options(wildcards, input):
+    """`aprior graph` edge files: `--edges` (translated by the mapping) and `--feature-edges`
+    (already in the expression's ids)."""
+    edges = repeated("--edges", input.edges)
+    feature_edges = repeated("--feature-edges", input.feature_edges)
+    return f"{edges} {feature_edges}".strip()
+
+
+def feature_edge_inputs():
+    """Edge files already in the expression's ids (none for the simulated study)."""
+    return [] if SIMULATE else study_list("feature_edges")
+
+
 def mapping_inputs():
     """The id-mapping table of the edge files, as a rule input (empty when none)."""
     if SIMULATE:
         return []
     mapping = config["inputs"]["files"]["mapping"]
-    return [mapping["file"]] if mapping.get("file") else []
+    return [expand_path(mapping["file"])] if mapping.get("file") else []
 
 
 def mapping_options():
@@ -102,7 +154,7 @@ def mapping_options():
     mapping = config["inputs"]["files"]["mapping"]
     if not mapping.get("file"):
         return ""
-    options = [f"--mapping {quote(mapping['file'])}"]
+    options = [f"--mapping {quote(expand_path(mapping['file']))}"]
     if mapping.get("from"):
         options.append(f"--map-from {quote(mapping['from'])}")
     if mapping.get("to"):
@@ -178,10 +230,10 @@ def report_options(wildcards, input):
     """`aprior report` options: every chosen run, consensus and pathway table by method."""
     options = []
     for method in METHODS:
-        options += [f"--run {quote(method + '=' + select_dir(method, s))}"
+        options += [f"--run {quote(f'{method}={select_dir(method, s)}')}"
                     for s in config["seeds"]]
-        options.append(f"--consensus {quote(method + '=' + consensus_dir(method))}")
-        options += [f"--pathways {quote(method + '=' + enrich_table(method, kind))}"
+        options.append(f"--consensus {quote(f'{method}={consensus_dir(method)}')}")
+        options += [f"--pathways {quote(f'{method}={enrich_table(method, kind)}')}"
                     for kind in ("prerank", "ora")]
     if input.truth:
         options.append(f"--truth {quote(input.truth)}")
@@ -234,7 +286,7 @@ def train_options(wildcards, input):
         options.append(f"--graph {quote(input.graph)}")
     if "meta_features" in input.keys():
         options.append(f"--meta-features {quote(input.meta_features)}")
-    options += [config["train"]["extra"], method.get("extra", "")]
+    options += [label_options(), config["train"]["extra"], method.get("extra", "")]
     return " ".join(o for o in options if o)
 
 
@@ -257,11 +309,7 @@ def simulate_options():
 
 def preprocess_options(wildcards, input):
     """`aprior preprocess` options that depend on the configuration and the inputs."""
-    options = []
-    if not SIMULATE and not config["inputs"]["files"]["genes_as_rows"]:
-        options.append("--samples-as-rows")
-    else:
-        options.append("--genes-as-rows")
+    options = [counts_layout_options()]
     if input.annotation:
         options.append(f"--annotation {quote(input.annotation)}")
     return " ".join(options)

@@ -5,12 +5,13 @@
 rule graph:
     input:
         edges=study_list("edges"),
+        feature_edges=feature_edge_inputs(),
         mapping=mapping_inputs(),
         expression="results/preprocess/seed_{seed}/expression.tsv",
     output:
         "results/graph/seed_{seed}/graph.npz",
     params:
-        edges=lambda wildcards, input: repeated("--edges", input.edges),
+        edges=edge_options,
         mapping=mapping_options(),
         threshold=config["graph"]["threshold"],
         normalized="--normalized" if config["graph"]["normalized"] else "",
@@ -31,12 +32,13 @@ rule graph:
 rule random_graph:
     input:
         edges=study_list("edges"),
+        feature_edges=feature_edge_inputs(),
         mapping=mapping_inputs(),
         expression="results/preprocess/seed_{seed}/expression.tsv",
     output:
         "results/graph/seed_{seed}/random.npz",
     params:
-        edges=lambda wildcards, input: repeated("--edges", input.edges),
+        edges=edge_options,
         mapping=mapping_options(),
         threshold=config["graph"]["threshold"],
         kind=config["graph"]["random"],

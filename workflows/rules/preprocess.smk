@@ -1,10 +1,12 @@
-# Per seed: a train/val/test split (patients never in two splits), then raw counts -> FPKM ->
+# Per seed: a train/val/test split of the labelled samples that have expression (patients never
+# in two splits), then raw counts -> FPKM ->
 # protein-coding filter -> zero filter -> log2 -> z-score fitted on that seed's training samples.
 
 
 rule split:
     input:
         labels=study("labels"),
+        expression=study("counts"),
     output:
         splits="results/splits/seed_{seed}/splits.tsv",
         train_samples="results/splits/seed_{seed}/train_samples.txt",
@@ -12,6 +14,8 @@ rule split:
         method=config["split"]["method"],
         val=config["split"]["val_fraction"],
         test=config["split"]["test_fraction"],
+        labels=label_options(split=True),
+        layout=counts_layout_options(for_split=True),
     threads: rule_threads("split")
     resources:
         **rule_resources("split"),
@@ -22,7 +26,8 @@ rule split:
     conda:
         "../envs/aprior.yaml"
     shell:
-        "aprior split {input.labels:q} --method {params.method}"
+        "aprior split {input.labels:q} {params.labels} --method {params.method}"
+        " --expression {input.expression:q} {params.layout}"
         " --val-fraction {params.val} --test-fraction {params.test} --seed {wildcards.seed}"
         " -o {output.splits:q} --train-samples {output.train_samples:q} > {log:q} 2>&1"
 
