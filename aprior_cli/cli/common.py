@@ -123,6 +123,10 @@ def handle_errors(f: Callable) -> Callable:
                 return f(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C outside the long commands' own handling
+            click.echo("Error: interrupted (SIGINT); nothing was written at the output path",
+                       err=True)
+            raise click.exceptions.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
             if verbose >= 2:
                 traceback.print_exc(file=sys.stderr)

@@ -64,7 +64,7 @@ def command(attributions: tuple[str, ...], top_k: int, interval: float, name: st
     from aprior_cli.io.outputs import claim_outputs
 
     refuse_existing_outdir(outdir, overwrite)
-    outs = claim_outputs(directory=outdir, inputs=[attributions])
+    outs = claim_outputs(directory=outdir, inputs=[attributions], replaces=True)
     runs = [read_run_ranking(p) for p in attributions]
     paths = [str(r.path) for r in runs]
     if len(set(paths)) < len(paths):

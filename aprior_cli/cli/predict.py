@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from aprior_cli.cli.common import (
+    Command,
     device_option,
     echo_summary,
     handle_errors,
@@ -16,7 +15,8 @@ from aprior_cli.cli.common import (
 )
 
 
-@click.command("predict", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("predict", context_settings={"help_option_names": ["-h", "--help"]},
+               cls=Command)
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--expression", required=True, type=click.Path(dir_okay=False),
               help="Expression table (samples as rows, preprocessed like the run's, e.g. with "
@@ -63,6 +63,7 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     from aprior_cli.cli.run_data import label_spec, run_rows
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
+    from aprior_cli.io.outputs import claim_outputs
     from aprior_cli.io.run_dir import load_run
     from aprior_cli.io.tables import table_format, write_table
     from aprior_cli.training.trainer import predict
@@ -70,6 +71,7 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     if table_format(output) == ".h5ad":
         raise UserInputError(f"-o/--output: {output}: write predictions as .tsv, .csv or "
                              ".parquet")
+    outs = claim_outputs(files={"-o/--output": output}, inputs=[run_dir, expression, labels])
     set_threads(threads)
     dev = resolve_device(device)
     run = load_run(run_dir)
@@ -109,7 +111,8 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     if np.isfinite(y).any():
         table["target"] = y if task == "regression" else [
             "" if not np.isfinite(v) else classes[int(v)] for v in y]
-    write_table(table, Path(output), index=False)
+    write_table(table, outs.path(output), index=False)
+    outs.publish()
     summary = f"{output}: {len(table)} predictions ({task}"
     if task == "regression" and "target" in table and np.isfinite(y).sum() > 1:
         from aprior_cli.training.tasks import r2_score

@@ -43,7 +43,7 @@ def command(run_dirs: tuple[str, ...], rule: str, outdir: str, overwrite: bool, 
     from aprior_cli.io.selection import select_runs, write_selection_files
 
     refuse_existing_outdir(outdir, overwrite)
-    outs = claim_outputs(directory=outdir, inputs=[run_dirs])
+    outs = claim_outputs(directory=outdir, inputs=[run_dirs], replaces=True)
     _, table, record = select_runs(list(run_dirs), rule, outdir)
     write_selection_files(outs, table, record)
     outs.publish()

@@ -103,6 +103,14 @@ def copy(*names: str) -> Setup:
     return setup
 
 
+def copy_as(source: str, name: str) -> Setup:
+    """``{c}/name``: a copy of the world file ``source``."""
+    def setup(w: Path, c: Path) -> None:
+        (c / name).parent.mkdir(parents=True, exist_ok=True)
+        (c / name).write_bytes((w / source).read_bytes())
+    return setup
+
+
 def copy_run(name: str, damage: Callable[[Path], None] | None = None) -> Setup:
     """``{c}/name``: a copy of the world's finished run, optionally damaged."""
     def setup(w: Path, c: Path) -> None:
@@ -465,11 +473,67 @@ CASES: list[Case] = [
     Case("reproduce-output-inside-data-dir", ("reproduce", "eg-convergence", "--quick",
                                               "--data-dir", f"{W}", "-o", f"{W}/out"),
          "inside the input directory"),
+    # ---- select (lambda chosen on validation)
+    Case("select-missing-run", ("select", f"{C}/nope", "-o", f"{C}/sel"), "nope"),
+    Case("select-not-a-run", ("select", f"{W}/pre", "-o", f"{C}/sel"), "not a finished run"),
+    Case("select-unknown-rule", ("select", f"{W}/run", "--rule", "median", "-o", f"{C}/sel"),
+         "median"),
+    Case("select-output-is-the-run", ("select", f"{W}/run", "-o", f"{W}/run"), "run"),
+    Case("select-existing-outdir", ("select", f"{W}/run", "-o", f"{C}/sel"), "already exists",
+         text("sel/old.txt", "an earlier selection\n")),
+    # ---- consensus (seed ensembles)
+    Case("consensus-missing-ranking", ("consensus", f"{C}/nope", f"{W}/ranking.tsv", "-o",
+                                       f"{C}/cons"), "nope"),
+    Case("consensus-same-ranking-twice", ("consensus", f"{W}/ranking.tsv", f"{W}/ranking.tsv",
+                                          "-o", f"{C}/cons"), "twice"),
+    Case("consensus-top-k-zero", ("consensus", f"{W}/ranking.tsv", "--top-k", "0", "-o",
+                                  f"{C}/cons"), "--top-k"),
+    Case("consensus-interval-nan", ("consensus", f"{W}/ranking.tsv", "--interval", "nan", "-o",
+                                    f"{C}/cons"), "--interval"),
+    Case("consensus-negative-importance", ("consensus", f"{C}/r.tsv", f"{W}/ranking.tsv", "-o",
+                                           f"{C}/cons"), "r.tsv",
+         text("r.tsv", "feature\tmean_abs_attribution\nG00\t-1\nG01\t2\n")),
+    Case("consensus-output-holds-input", ("consensus", f"{C}/in/ranking.tsv", "--overwrite",
+                                          "-o", f"{C}/in"),
+         "inside", copy_as("ranking.tsv", "in/ranking.tsv")),
+    # ---- predict
+    Case("predict-missing-run", ("predict", f"{C}/nope", "--expression", f"{W}/expr.tsv", "-o",
+                                 f"{C}/p.tsv"), "nope"),
+    Case("predict-output-is-expression", ("predict", f"{W}/run", "--expression", f"{C}/x.tsv",
+                                          "-o", f"{C}/x.tsv"), "x.tsv",
+         copy_as("expr.tsv", "x.tsv")),
+    Case("predict-missing-genes", ("predict", f"{W}/run", "--expression", f"{C}/x.tsv", "-o",
+                                   f"{C}/p.tsv"), "x.tsv",
+         edited("x.tsv", "expr.tsv", lambda t: "\n".join(
+             "\t".join(line.split("\t")[:3]) for line in t.splitlines()) + "\n")),
+    Case("predict-unknown-split", ("predict", f"{W}/run", "--expression", f"{W}/expr.tsv",
+                                   "--split", "holdout", "-o", f"{C}/p.tsv"), "holdout"),
+    # ---- label columns, filters, long tables (own layouts)
+    Case("train-target-column-missing", (*TRAIN, "--target-column", "LN_IC50"), "LN_IC50"),
+    Case("train-labels-where-without-equals", (*TRAIN, "--labels-where", "DRUG_NAME"),
+         "--labels-where"),
+    Case("train-labels-where-matches-nothing", (*TRAIN, "--labels-where", "group=nobody"),
+         "nobody"),
+    Case("train-expression-long-two-columns", (*TRAIN, "--expression-long", "a,b"),
+         "--expression-long"),
+    Case("train-unknown-target-scaling", (*TRAIN, "--target-scaling", "minmax"), "minmax"),
+    Case("split-sample-column-missing", (*SPLIT, "--sample-column", "SANGER_MODEL_ID"),
+         "SANGER_MODEL_ID"),
+    Case("preprocess-long-column-missing", ("preprocess", f"{W}/counts.tsv", "--long",
+                                            "model_id,gene,count", "--lengths",
+                                            f"{W}/lengths.tsv", "--no-biotype-filter", "-o",
+                                            f"{C}/out.tsv"), "model_id"),
+    Case("preprocess-long-repeated-pair", ("preprocess", f"{C}/long.tsv", "--long",
+                                           "s,g,v", "--lengths", f"{W}/lengths.tsv",
+                                           "--no-biotype-filter", "-o", f"{C}/out.tsv"),
+         "appears twice", text("long.tsv", "s\tg\tv\nS1\tG00\t3\nS1\tG00\t4\n")),
+    Case("enrich-unknown-universe", (*ENRICH, "--universe", "genome"), "genome"),
 ]
 
 #: ids of the cases also run through a real subprocess (one per kind of failure)
 SUBPROCESS = ["split-truncated-gz", "preprocess-output-is-input", "train-lr-nan",
-              "graph-negative-weight", "fetch-url-path-traversal", "attribute-output-inside-run"]
+              "graph-negative-weight", "fetch-url-path-traversal", "attribute-output-inside-run",
+              "consensus-same-ranking-twice", "train-labels-where-matches-nothing"]
 
 
 # --------------------------------------------------------------------------- the checks
@@ -517,8 +581,9 @@ def test_the_suite_is_large_and_ids_unique():
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 80
     commands = {c.args[0] for c in CASES}
-    assert commands == {"simulate", "split", "preprocess", "graph", "train", "attribute",
-                        "enrich", "compare", "report", "fetch", "bench", "moons", "reproduce"}
+    from aprior_cli.cli.main import SUBCOMMANDS
+
+    assert commands == set(SUBCOMMANDS)  # every registered subcommand has bad inputs
     assert set(SUBPROCESS) <= set(ids)
 
 

@@ -84,3 +84,29 @@ def test_real_subprocess_usage_error_is_one_line():
     assert proc.stderr.strip().splitlines() == [
         "Error: Invalid value for '--method': 'kfold' is not one of 'random', 'stratified', "
         "'group'. (see 'aprior split --help')"]
+
+
+def test_ctrl_c_in_a_short_command_is_one_line_exit_130_and_nothing_written(tmp_path,
+                                                                          monkeypatch):
+    """Ctrl-C (KeyboardInterrupt) in a command without its own stop handling: one line,
+    exit 130, the staged outputs discarded (not click's bare ``Aborted!``)."""
+    from click.testing import CliRunner
+
+    import aprior_cli.training.paired_rows as paired_rows
+    from aprior_cli.cli.main import cli
+
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("sample\ttarget\n" + "".join(f"S{i}\t{i}\n" for i in range(20)))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paired_rows, "split_rows", interrupted)
+    out = tmp_path / "out" / "splits.tsv"
+    result = CliRunner().invoke(cli, ["split", str(labels), "--method", "random", "-o",
+                                      str(out)])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 130 and len(lines) == 1, result.output
+    assert "interrupted (SIGINT)" in lines[0] and "Aborted" not in result.output
+    left = list((tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+    assert left == []  # no output, no staging folder, no lock file
