@@ -35,7 +35,7 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	cd workflows && ../$(BIN)/snakemake --cores $(CORES) --profile profiles/default \
-		--directory ../$(DEMO_OUT) --configfile config/config.yaml
+		--directory "$(abspath $(DEMO_OUT))" --configfile config/config.yaml
 	@echo "Report: $(DEMO_OUT)/results/report/report.html"
 
 bench: $(STAMP)

@@ -99,7 +99,7 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     import pandas as pd
 
     from aprior_cli import interrupt
-    from aprior_cli.cli.run_data import label_spec, run_rows
+    from aprior_cli.cli.run_data import rows_and_splits
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.atomic import atomic_write_json
@@ -129,17 +129,10 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     dev = resolve_device(device)
     run = load_run(run_dir)
     spec = run.spec
-    if labels is None and (sample_column or target_column or group_column or labels_where
-                           or unmatched_labels):
-        raise UserInputError("--sample-column/--target-column/--group-column/--labels-where/"
-                             "--unmatched-labels describe --labels; give --labels")
-    rows = run_rows(run, expression, expression_long, labels,
-                    label_spec(run.cfg, sample_column, target_column, group_column,
-                               labels_where), unmatched_labels,
-                    require_target=target_column is not None)
+    rows, sample_split = rows_and_splits(run, expression, expression_long, labels,
+                                         sample_column, target_column, group_column,
+                                         labels_where, unmatched_labels)
     x, samples, y = rows.x, rows.samples, rows.y
-    split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
-    sample_split = np.array([split_of.get(s, "") for s in samples], dtype=object)
     chosen = np.ones(len(samples), bool) if split == "all" else sample_split == split
     if not chosen.any():
         raise UserInputError(f"{expression}: no samples of the run's {split!r} split "

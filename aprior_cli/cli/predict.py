@@ -60,7 +60,7 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     import pandas as pd
     import torch
 
-    from aprior_cli.cli.run_data import label_spec, run_rows
+    from aprior_cli.cli.run_data import rows_and_splits
     from aprior_cli.device import resolve_device, set_threads
     from aprior_cli.errors import UserInputError
     from aprior_cli.io.outputs import claim_outputs
@@ -75,16 +75,9 @@ def command(run_dir: str, expression: str, expression_long: str | None, labels: 
     set_threads(threads)
     dev = resolve_device(device)
     run = load_run(run_dir)
-    if labels is None and (sample_column or target_column or group_column or labels_where
-                           or unmatched_labels):
-        raise UserInputError("--sample-column/--target-column/--group-column/--labels-where/"
-                             "--unmatched-labels describe --labels; give --labels")
-    rows = run_rows(run, expression, expression_long, labels,
-                    label_spec(run.cfg, sample_column, target_column, group_column,
-                               labels_where), unmatched_labels,
-                    require_target=target_column is not None)
-    split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
-    row_split = np.array([split_of.get(s, "") for s in rows.samples], dtype=object)
+    rows, row_split = rows_and_splits(run, expression, expression_long, labels, sample_column,
+                                      target_column, group_column, labels_where,
+                                      unmatched_labels)
     chosen = np.ones(len(rows.ids), bool) if split == "all" else row_split == split
     if not chosen.any():
         raise UserInputError(f"{expression}: no rows of the run's {split!r} split "

@@ -107,3 +107,25 @@ def run_rows(run: Any, expression: str, expression_long: str | None, labels: str
     samples = [str(s) for s in expr.index]
     return RunRows(x=expr[run.features].to_numpy(dtype=np.float32), ids=samples,
                    samples=samples, y=np.full(len(expr), np.nan))
+
+
+def rows_and_splits(run: Any, expression: str, expression_long: str | None,
+                    labels: str | None, sample_column: str | None, target_column: str | None,
+                    group_column: str | None, labels_where: Any,
+                    unmatched_labels: str | None) -> tuple[RunRows, Any]:
+    """The rows a run's command options describe (:func:`run_rows`, with the run's own label
+    settings as defaults) and each row's split in the run (``""``: not in the run), ``(n,)``."""
+    import numpy as np
+
+    from aprior_cli.errors import UserInputError
+
+    if labels is None and (sample_column or target_column or group_column or labels_where
+                           or unmatched_labels):
+        raise UserInputError("--sample-column/--target-column/--group-column/--labels-where/"
+                             "--unmatched-labels describe --labels; give --labels")
+    rows = run_rows(run, expression, expression_long, labels,
+                    label_spec(run.cfg, sample_column, target_column, group_column,
+                               labels_where), unmatched_labels,
+                    require_target=target_column is not None)
+    split_of = dict(zip(run.splits["sample"].astype(str), run.splits["split"], strict=True))
+    return rows, np.array([split_of.get(s, "") for s in rows.samples], dtype=object)
