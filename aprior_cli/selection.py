@@ -10,10 +10,16 @@ Rules
 ``best``
     The candidate with the lowest mean validation loss.
 ``one-se``
-    The one-standard-error rule: the *smallest* lambda whose mean validation loss is at most
-    ``best + se_best``, where ``se_best`` is the standard error of the best candidate's mean
-    validation loss, ``sd(per-sample losses, ddof=1) / sqrt(n_val)`` over the validation
-    samples. Every candidate is scored on the same validation samples.
+    The one-standard-error rule: the *smallest* lambda whose mean validation loss exceeds the
+    best candidate's by at most one standard error of that difference. Every candidate is
+    scored on the same validation samples, so the difference is paired:
+    ``d_j = loss_cand(j) - loss_best(j)`` per validation sample ``j``, and the candidate is
+    within one s.e. when ``mean(d) <= sd(d, ddof=1) / sqrt(n_val)``. (The unpaired s.e. of
+    the best candidate's own mean -- the textbook version for cross-validation folds -- also
+    counts how much the validation samples differ from each other, which every candidate
+    shares; on 50 validation samples it is several times the differences between lambdas, so
+    the rule would always pick the smallest lambda of a grid. The candidate's own s.e. is
+    still reported, as ``val_loss_se``.)
 
 Ties (equal means, or equal lambdas) go to the smaller lambda, then to the earlier candidate.
 """
@@ -31,8 +37,9 @@ from aprior_cli.errors import UserInputError
 RULES = ("best", "one-se")
 
 #: how the standard error of the one-SE rule is defined (recorded in selection.json)
-SE_DEFINITION = ("standard error of the best candidate's mean validation loss: sd of its "
-                 "per-sample validation losses (ddof=1) / sqrt(number of validation samples)")
+SE_DEFINITION = ("standard error of the paired difference to the best candidate: sd over the "
+                 "validation samples of (candidate's loss - best candidate's loss), ddof=1, "
+                 "/ sqrt(number of validation samples)")
 
 
 @dataclass(frozen=True)
@@ -85,10 +92,11 @@ class Selection:
     chosen, best
         Indices (into the candidates) of the chosen and of the lowest-loss candidate.
     threshold
-        ``best mean + se_best`` (NaN without per-sample losses), whatever the rule.
+        ``best mean + s.e. of the chosen candidate's difference to it`` (the margin the
+        chosen candidate had to stay under; NaN without per-sample losses).
     table
         One row per candidate, in the given order: ``candidate, lambda, val_loss,
-        val_loss_se, n_val, within_one_se, best, chosen``.
+        val_loss_se, diff_to_best, diff_se, n_val, within_one_se, best, chosen``.
     """
 
     rule: str
@@ -128,20 +136,31 @@ def select(candidates: Sequence[Candidate], rule: str = "best") -> Selection:
                              f"validation samples ({', '.join(map(str, sorted(sizes)))})")
     order = _order(candidates)
     best = min(order, key=lambda i: means[i])  # first minimum in lambda order: smaller wins
-    se_best = candidates[best].se
-    if rule == "one-se" and not np.isfinite(se_best):
-        raise UserInputError(f"{candidates[best].name}: --select one-se needs per-sample "
-                             "validation losses (predictions.tsv) of at least 2 samples")
-    threshold = float(means[best] + se_best)  # NaN without per-sample losses
-    within = (means <= threshold + 1e-12 * max(1.0, abs(threshold))
-              if np.isfinite(threshold) else np.zeros(len(candidates), bool))
+    paired = all(c.val_losses is not None and c.val_losses.size >= 2 for c in candidates)
+    if rule == "one-se" and not paired:
+        missing = next(c.name for c in candidates
+                       if c.val_losses is None or c.val_losses.size < 2)
+        raise UserInputError(f"{missing}: --select one-se needs per-sample validation losses "
+                             "(predictions.tsv) of at least 2 samples for every candidate")
+    diff = means - means[best]
+    if paired:
+        ref = candidates[best].val_losses
+        diff_se = np.array([float(np.std(c.val_losses - ref, ddof=1)
+                                  / np.sqrt(ref.size)) for c in candidates])
+        within = diff <= diff_se + 1e-12 * max(1.0, abs(float(means[best])))
+    else:
+        diff_se = np.full(len(candidates), np.nan)
+        within = np.zeros(len(candidates), bool)
     chosen = next(i for i in order if within[i]) if rule == "one-se" else best
+    threshold = float(means[best] + diff_se[chosen])  # NaN without per-sample losses
     n = len(candidates)
     table = pd.DataFrame({
         "candidate": [c.name for c in candidates],
         "lambda": [c.lambda_value for c in candidates],
         "val_loss": means,
         "val_loss_se": [c.se for c in candidates],
+        "diff_to_best": diff,
+        "diff_se": diff_se,
         "n_val": [c.n_val if c.n_val is not None else np.nan for c in candidates],
         "within_one_se": within,
         "best": [i == best for i in range(n)],

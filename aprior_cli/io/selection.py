@@ -3,7 +3,7 @@
 A selection directory holds::
 
     selection.tsv   one row per candidate: candidate (run path relative to this directory),
-                    lambda, val_loss, val_loss_se, n_val, within_one_se, best, chosen, then
+                    lambda, val_loss, val_loss_se, diff_to_best, diff_se, n_val, within_one_se, best, chosen, then
                     every val_* and test_* figure of its metrics.json (the test figures are
                     never used for the choice)
     selection.json  rule, score, the definition of the standard error, chosen (relative path
@@ -132,7 +132,8 @@ def select_runs(run_dirs: Sequence[str | os.PathLike], rule: str, base: str | os
         "seed": winner.cfg.seed, "test_metrics_used_for_choice": False,
         "candidates": [
             {"run": name, "lambda": cand.lambda_value, "val_loss": cand.mean,
-             "val_loss_se": cand.se, "within_one_se": bool(row.within_one_se),
+             "val_loss_se": cand.se, "diff_to_best": float(row.diff_to_best),
+             "diff_se": float(row.diff_se), "within_one_se": bool(row.within_one_se),
              "best": bool(row.best), "chosen": bool(row.chosen),
              "val": _figures(run.metrics, "val_"), "test": _figures(run.metrics, "test_")}
             for name, cand, run, row in zip(names, candidates, runs,

@@ -39,11 +39,11 @@ def demo_dry_run(snakemake, workflow, tmp_path_factory):
 def test_dry_run_of_the_demo_plans_every_step(demo_dry_run):
     result, workdir = demo_dry_run
     counts = job_counts(result.stdout)
-    # 3 seeds x (the baseline + 4 prior methods x a grid of 3 lambdas); one selection and one
+    # 3 seeds x (the baseline + 5 prior methods x a grid of 4 lambdas); one selection and one
     # attribution per method and seed; one consensus and one enrichment per method
-    assert counts["train"] == 3 * (1 + 4 * 3)
-    assert counts["select"] == counts["attribute"] == 5 * 3
-    assert counts["consensus"] == counts["enrich"] == 5
+    assert counts["train"] == 3 * (1 + 5 * 4)
+    assert counts["select"] == counts["attribute"] == 6 * 3
+    assert counts["consensus"] == counts["enrich"] == 6
     assert counts["split"] == counts["preprocess"] == counts["graph"] == 3
     assert counts["random_graph"] == 3
     assert counts["simulate"] == counts["compare"] == counts["report"] == 1
@@ -67,8 +67,8 @@ def test_lambda_grid_multiplies_the_prior_methods_only(snakemake, workflow, tmp_
     result = snakemake("-n", "--cores", "1", "--configfile", str(config),
                        "--directory", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-2000:]
-    # baseline: 2 seeds; four prior methods x 3 lambdas x 2 seeds
-    assert job_counts(result.stdout)["train"] == 2 + 4 * 3 * 2
+    # baseline: 2 seeds; five prior methods x 3 lambdas x 2 seeds
+    assert job_counts(result.stdout)["train"] == 2 + 5 * 3 * 2
     assert "results/runs/graph_eg/lambda_0.1/seed_1" in result.stdout
     assert "results/runs/baseline/lambda_0/seed_1" in result.stdout
 
@@ -77,7 +77,7 @@ def test_training_commands_carry_method_options(demo_dry_run):
     result, _ = demo_dry_run
     trains = [line for line in result.stdout.splitlines()
               if line.startswith("Shell command: aprior train")]
-    assert len(trains) == 39
+    assert len(trains) == 63
     random_run = next(t for t in trains if "-o results/runs/random_graph/lambda_1/seed_2" in t)
     # trained on the random control, penalty reported on the real graph
     assert "--graph results/graph/seed_2/random.npz" in random_run
@@ -102,7 +102,7 @@ def test_slurm_profile_sizes_jobs_from_the_config_cpu_only(snakemake, workflow, 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "profiles/slurm" in result.stdout + result.stderr
     trains = jobs_of(result.stdout, "train")
-    assert len(trains) == 39
+    assert len(trains) == 63
     for block in trains:  # resources.train of config.yaml, no GPU
         resources = resources_of(block)
         assert "mem_mb=2000" in resources and "runtime=30" in resources
@@ -122,7 +122,7 @@ def test_gpu_is_opt_in_per_rule(snakemake, workflow, tmp_path):
                        "--directory", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-2000:]
     trains = jobs_of(result.stdout, "train")
-    assert len(trains) == 1 + 4 * 3
+    assert len(trains) == 1 + 5 * 4
     for block in trains:
         resources = resources_of(block)
         assert "gpu=1" in resources and "slurm_partition=gpu-part" in resources
@@ -138,7 +138,7 @@ def test_train_and_attribute_jobs_resume(demo_dry_run):
     commands = [line for line in result.stdout.splitlines()
                 if line.startswith(("Shell command: aprior train",
                                     "Shell command: aprior attribute"))]
-    assert len(commands) == 39 + 15
+    assert len(commands) == 63 + 18
     assert all(" --resume " in c for c in commands)
 
 
@@ -160,9 +160,9 @@ def test_paths_with_spaces_stay_one_shell_word(snakemake, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     commands = [line.split("Shell command: ", 1)[1] for line in result.stdout.splitlines()
                 if line.startswith("Shell command: aprior ")]
-    # split, preprocess, 2 graphs, 13 trainings, per method a selection, attribution,
+    # split, preprocess, 2 graphs, 21 trainings, per method a selection, attribution,
     # consensus and enrichment, compare, report
-    assert len(commands) == 1 + 1 + 2 + 13 + 5 * 4 + 1 + 1
+    assert len(commands) == 1 + 1 + 2 + 21 + 6 * 4 + 1 + 1
     for command in commands:
         words = shlex.split(command)
         for word in words:
@@ -240,7 +240,7 @@ def test_user_files_replace_the_simulation(snakemake, tmp_path):
                        str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-2000:]
     counts = job_counts(result.stdout)
-    assert "simulate" not in counts and counts["train"] == 1 + 4 * 3
+    assert "simulate" not in counts and counts["train"] == 1 + 5 * 4
     preprocess = next(line for line in result.stdout.splitlines()
                       if line.startswith("Shell command: aprior preprocess"))
     assert f"aprior preprocess {tmp_path / 'counts.tsv'} --lengths" in preprocess
