@@ -336,3 +336,22 @@ def planted_truth(label: str, genes: pd.DataFrame, normalised: pd.DataFrame | No
                 position = f"{terms.index(planted) + 1} of {len(terms)}"
         row[f"rank of {planted} (prerank)"] = position
     return row
+
+
+def driver_recovery(genes: Sequence[str], score: Sequence[float], drivers: Sequence[str],
+                    top: int = 50) -> tuple[int, float]:
+    """How a gene score finds planted drivers: the number of drivers among the ``top``
+    highest-scored genes, and the ROC AUC of the score for drivers vs the other genes
+    (Mann-Whitney; NaN when either group is empty)."""
+    from scipy.stats import rankdata
+
+    wanted = set(map(str, drivers))
+    values = np.asarray(score, dtype=float)
+    is_driver = np.array([str(g) in wanted for g in genes])
+    order = np.argsort(-values, kind="stable")[:top]
+    n_pos, n_neg = int(is_driver.sum()), int((~is_driver).sum())
+    if n_pos == 0 or n_neg == 0:
+        return int(is_driver[order].sum()), float("nan")
+    ranks = rankdata(values)  # ties count 1/2
+    auc = (ranks[is_driver].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return int(is_driver[order].sum()), float(auc)

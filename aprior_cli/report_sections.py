@@ -233,7 +233,12 @@ def _diagnostics(runs, consensus, pathways, single_tables, graph_stats, compare,
     # DAPr
     if dapr or "dapr_g_spearman" in runs.columns:
         sec.h3("DAPr: what g learned")
-        sec.table("", _dapr_table(runs, dapr))
+        sec.p("g maps each gene's meta-features to a predicted importance. 'raises'/'lowers': "
+              "the sign of the meta-feature's effect on g's prediction (mean second-order EG "
+              "over the genes), with its share of g's explanation; on the simulated study, "
+              "how many planted drivers g ranks in its top 50 and the AUC of g's prediction "
+              "for drivers against the other genes (0.5: chance).")
+        sec.table("", _dapr_table(runs, dapr, truth.get("driver_genes") if truth else None))
     # planted truth
     if truth and truth.get("driver_genes") and consensus:
         sec.h3("Planted truth (simulated study)")
@@ -289,19 +294,30 @@ def _planted_sentence(planted: str, table: pd.DataFrame) -> str:
     return f"Planted pathway {planted}: " + "; ".join(parts) + "."
 
 
-def _dapr_table(runs: pd.DataFrame, dapr: Mapping[str, Any]) -> pd.DataFrame:
+def _dapr_table(runs: pd.DataFrame, dapr: Mapping[str, Any],
+                drivers: list[str] | None = None) -> pd.DataFrame:
     rows = []
     for name, entry in dapr.items():
         row: dict[str, object] = {"run": name}
         imp = entry.get("importance")
         if imp is not None and "gene" in imp.columns:
             row["g's top genes"] = fnd.abbreviate(list(imp["gene"].astype(str).head(5)), 5)
+            if drivers and "g_M" in imp.columns:
+                top, auc = fnd.driver_recovery(imp["gene"].astype(str), imp["g_M"], drivers)
+                row["drivers in g's top 50"] = f"{top}/{len(set(drivers))}"
+                row["g's driver AUC"] = fnd.fmt(auc, 2)
+        summary = entry.get("second_order_summary")
         second = entry.get("second_order")
-        if second is not None:
+        if summary is not None and {"meta_feature", "direction", "share"} <= set(summary.columns):
+            row["meta-features (effect on g, share)"] = ", ".join(
+                f"{r.meta_feature} {r.direction} {100 * float(r.share):.0f} %"
+                for r in summary.sort_values("share", ascending=False).head(4)
+                .itertuples(index=False))
+        elif second is not None:
             meta = [c for c in second.columns if c not in ("gene", "g_M", "rank",
                                                            "completeness_residual")]
             means = second[meta].abs().mean().sort_values(ascending=False)
-            row["meta-features by mean |EG of g|"] = ", ".join(
+            row["meta-features by mean |EG of g| (unsigned)"] = ", ".join(
                 f"{k} {fnd.fmt(v, 2)}" for k, v in means.head(4).items())
         rows.append(row)
     if "dapr_g_spearman" in runs.columns:

@@ -123,3 +123,21 @@ def test_render_html_is_self_contained_and_escaped(runs):
     assert sources == [png_data_uri(png)]
     assert base64.b64decode(sources[0].split(",", 1)[1]) == png
     assert "href=" not in page
+
+
+def test_driver_recovery_against_sklearn_style_hand_counts():
+    from scipy.stats import mannwhitneyu
+
+    from aprior_cli.findings import driver_recovery
+
+    rng = np.random.default_rng(0)
+    genes = [f"G{i}" for i in range(40)]
+    score = rng.normal(size=40)
+    drivers = genes[:8]
+    score[:8] += 1.0
+    top, auc = driver_recovery(genes, score, drivers, top=10)
+    order = np.argsort(-score)[:10]
+    assert top == sum(i < 8 for i in order)
+    u = mannwhitneyu(score[:8], score[8:]).statistic  # P(driver > other), ties 1/2
+    assert auc == pytest.approx(u / (8 * 32))
+    assert np.isnan(driver_recovery(genes, score, [], top=10)[1])

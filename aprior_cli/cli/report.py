@@ -316,7 +316,7 @@ def _read_dapr(runs) -> dict[str, Any]:
     for rec in runs[runs["prior"] == "dapr"].to_dict(orient="records"):
         run = Path(rec["run"])
         entry = {}
-        for key in ("importance", "second_order"):
+        for key in ("importance", "second_order", "second_order_summary"):
             path = run / DAPR_FILES[key]
             if path.is_file():
                 entry[key] = read_table(path)
