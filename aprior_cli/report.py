@@ -217,7 +217,7 @@ def png_data_uri(png: bytes) -> str:
 
 def table_html(table: pd.DataFrame, highlight: str | None = None) -> str:
     """An HTML table (cells escaped); rows containing ``highlight`` get class ``hit``."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    head = "".join(f"<th>{breakable(str(c))}</th>" for c in table.columns)
     body = []
     for row in table.itertuples(index=False):
         cells = [_cell(v) for v in row]

@@ -141,14 +141,16 @@ def build_dapr_prior(meta_features, feature_names: Sequence[str], *,
                                 penalizable=penalizable, source=source)
     values = joined.values
     coverage = dict(joined.coverage)
-    if noise:
+    columns = list(joined.columns)
+    if noise:  # the columns are noise now: named so, or g's explanation would read as biology
         values = noise_meta_features(values.shape, seed=seed)
         coverage["noise_control"] = True
+        columns = [f"noise_in_place_of_{c}" for c in columns]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = PriorNet(values.shape[1], hidden)
     prior = DAPrPrior(values, joined.feature_index, net, attribution=attribution,
-                      genes=joined.genes, meta_columns=joined.columns, coverage=coverage)
+                      genes=joined.genes, meta_columns=columns, coverage=coverage)
     if not noise:
         prior.meta_center = np.asarray(joined.center, dtype=np.float64)
         prior.meta_scale = np.asarray(joined.scale, dtype=np.float64)

@@ -333,6 +333,14 @@ def test_page_fits_a_1280_px_window_in_a_real_browser(findings, tmp_path):
         t.loc[1, "term"] = "HALLMARK_EPITHELIAL_MESENCHYMAL_TRANSITION_AND_A_VERY_LONG_SUFFIX"
         t.loc[0, "leading_edge"] = ";".join(GENES)
         t.to_csv(table, sep="\t", index=False)
+    # ... and many long-named metrics (the comparison table gets a column for each)
+    for metrics in tmp_path.rglob("metrics.json"):
+        data = json.loads(metrics.read_text())
+        data.update({name: 0.123456 for name in (
+            "test_graph_roughness_eg", "test_graph_roughness_grad", "test_graph_penalty_eg",
+            "test_graph_penalty_grad", "test_gini_eg", "test_prior_eg", "test_prior_grad",
+            "test_mse", "test_mse_train_mean", "test_loss", "best_epoch", "dapr_g_spearman")})
+        metrics.write_text(json.dumps(data))
     out = tmp_path / "wide.html"
     result = CliRunner().invoke(command, [*args, "-o", str(out)])
     assert result.exit_code == 0, result.output
